@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = []
 
-# %% ../../nbs/10a_training_init.ipynb #8825c0f7
+# %% ../../nbs/10a_training_init.ipynb #e9473664
 from .example import Example, AnnotationError, doc_to_biluo_tags
 from .alignment import Alignment, AlignmentArray, align_many
 from .iob_utils import (offsets_to_biluo_tags, biluo_tags_to_offsets, biluo_tags_to_spans, iob_to_biluo,
@@ -16,3 +16,4 @@ from .batchers import minibatch, minibatch_by_words, minibatch_by_padded_size, s
 from .augment import (Augmenter, example_with_words, make_lowercase_variant, make_orth_variant,
                                     make_whitespace_variant, combined_augmenter, orth_variants_augmenter,
                                     lower_casing_augmenter, dont_augment)
+from .loggers import console_logger, jsonl_logger

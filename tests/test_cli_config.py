@@ -1,0 +1,49 @@
+"""The config commands as a user runs them: real processes, pipes, environment overrides."""
+import os, subprocess, sys
+from pathlib import Path
+import pytest
+
+BASE = '[nlp]\nlang = "en"\npipeline = []\n\n[components]\n'
+
+def nlpnb(*args, input=None, env=None):
+    "Run `python -m nlpnb ARGS` and return the completed process."
+    return subprocess.run([sys.executable, "-m", "nlpnb", *args], input=input, capture_output=True, text=True,
+                          env={**os.environ, "NO_COLOR": "1", **(env or {})}, timeout=300)
+
+def test_fill_config_to_stdout_pipes_into_debug_config(tmp_path):
+    (tmp_path / "base.cfg").write_text(BASE)
+    filled = nlpnb("init", "fill-config", str(tmp_path / "base.cfg"), "-")
+    assert filled.returncode == 0, filled.stderr
+    assert "[training.optimizer]" in filled.stdout
+    checked = nlpnb("debug", "config", "-", "--training.max_steps", "7", input=filled.stdout)
+    assert checked.returncode == 0, checked.stderr
+    assert "max_steps = 7" in checked.stdout and "Config is valid" in checked.stderr
+
+def test_environment_overrides_win_over_the_command_line(tmp_path):
+    (tmp_path / "base.cfg").write_text(BASE)
+    assert nlpnb("init", "fill-config", str(tmp_path / "base.cfg"), str(tmp_path / "config.cfg")).returncode == 0
+    res = nlpnb("debug", "config", str(tmp_path / "config.cfg"), "--training.max_steps", "7", "--verbose",
+                env={"NLPNB_CONFIG_OVERRIDES": "--training.max_steps 9 --training.dropout 0.3"})
+    assert res.returncode == 0, res.stderr
+    assert "max_steps = 9" in res.stdout and "dropout = 0.3" in res.stdout
+    assert "override: training.max_steps = 9" in res.stderr
+
+def test_bad_environment_override_names_the_variable(tmp_path):
+    (tmp_path / "base.cfg").write_text(BASE)
+    nlpnb("init", "fill-config", str(tmp_path / "base.cfg"), str(tmp_path / "config.cfg"))
+    res = nlpnb("debug", "config", str(tmp_path / "config.cfg"), env={"NLPNB_CONFIG_OVERRIDES": "max_steps=3"})
+    assert res.returncode == 1 and "$NLPNB_CONFIG_OVERRIDES" in res.stderr and "Traceback" not in res.stderr
+
+def test_missing_config_and_empty_stdin_are_one_line_errors(tmp_path):
+    res = nlpnb("debug", "config", str(tmp_path / "nope.cfg"))
+    assert res.returncode == 1 and res.stderr.strip() == f"error: Config file not found: {tmp_path / 'nope.cfg'}"
+    res = nlpnb("debug", "config", "-", input="")
+    assert res.returncode == 1 and "Traceback" not in res.stderr
+
+def test_help_documents_every_option():
+    res = nlpnb("debug", "config", "--help")
+    assert res.returncode == 0
+    for option in ("--code", "--verbose", "--show-functions", "--show-variables", "--section.key"):
+        assert option in res.stdout, option
+    res = nlpnb("init", "fill-config", "--help")
+    for option in ("--code", "--diff", "OUTPUT"): assert option in res.stdout, option
