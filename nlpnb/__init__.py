@@ -5,8 +5,9 @@
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/09_init.ipynb #bbf76ddb
+# %% ../nbs/09_init.ipynb #17c6804f
 __version__ = "0.1.0"
 from .registry import registry
 from .language import Language, blank, load, get_lang_class
 from .vocab import Vocab
+import nlpnb.ml, nlpnb.training  # registers the architectures, readers, batchers, augmenters and loggers
