@@ -5,18 +5,18 @@
 # %% auto #0
 __all__ = ['InT', 'OutT', 'FeatureExtractor', 'forward']
 
-# %% ../../nbs/40a_ml_featureextractor.ipynb #c4bbb1a4
+# %% ../../nbs/40a_ml_featureextractor.ipynb #b5146e30
 from typing import Callable, List, Sequence, Tuple, Union
 from thinc.api import Model
 from thinc.types import Ints2d
 from ..registry import registry
 from ..symbols import intify_attr
-from ..tokens.doc import Doc, Span
+from ..tokens.doc import Doc, Span, docs_to_array
 
 InT = List[Union[Doc, Span]]
 OutT = List[Ints2d]
 
-# %% ../../nbs/40a_ml_featureextractor.ipynb #7ebdfd58
+# %% ../../nbs/40a_ml_featureextractor.ipynb #e88c677a
 @registry.layers("nlpnb.FeatureExtractor.v1")
 @registry.architectures("nlpnb.FeatureExtractor.v1")
 def FeatureExtractor(columns: Sequence[Union[int, str]]) -> Model[InT, OutT]:
@@ -27,7 +27,9 @@ def FeatureExtractor(columns: Sequence[Union[int, str]]) -> Model[InT, OutT]:
 
 def forward(model: Model[InT, OutT], docs: InT, is_train: bool) -> Tuple[OutT, Callable]:
     columns = model.attrs["columns"]
-    features = [model.ops.asarray2i(_to_array(doc, columns), dtype="uint64") for doc in docs]
+    if docs and all(isinstance(d, Doc) for d in docs): arrays = docs_to_array(docs, columns)
+    else: arrays = [_to_array(doc, columns) for doc in docs]
+    features = [model.ops.asarray2i(a, dtype="uint64") for a in arrays]
     return features, lambda d_features: []
 
 def _to_array(doc: Union[Doc, Span], columns: List[int]):
