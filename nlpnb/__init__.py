@@ -5,9 +5,9 @@
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/09_init.ipynb #17c6804f
+# %% ../nbs/09_init.ipynb #ea4b7d31
 __version__ = "0.1.0"
 from .registry import registry
 from .language import Language, blank, load, get_lang_class
 from .vocab import Vocab
-import nlpnb.ml, nlpnb.training  # registers the architectures, readers, batchers, augmenters and loggers
+import nlpnb.ml, nlpnb.training, nlpnb.scorer  # registers architectures, readers, batchers, augmenters, loggers, scorers
