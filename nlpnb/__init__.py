@@ -5,9 +5,10 @@
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/09_init.ipynb #ea4b7d31
+# %% ../nbs/09_init.ipynb #0fac837d
 __version__ = "0.1.0"
 from .registry import registry
 from .language import Language, blank, load, get_lang_class
 from .vocab import Vocab
 import nlpnb.ml, nlpnb.training, nlpnb.scorer  # registers architectures, readers, batchers, augmenters, loggers, scorers
+import nlpnb.pipeline.tok2vec  # registers the built-in component factories
