@@ -5,9 +5,10 @@
 # %% auto #0
 __all__ = []
 
-# %% ../../nbs/40c_ml_init.ipynb #20d40b6c
+# %% ../../nbs/40c_ml_init.ipynb #b93c44f2
 from .featureextractor import FeatureExtractor
 from .staticvectors import StaticVectors, vector_rows
 from .tok2vec import Tok2Vec, MultiHashEmbed, CharacterEmbed, MaxoutWindowEncoder, MishWindowEncoder, HashEmbedCNN
 from .tok2vec import CharEmbed, char_rows
 from .listener import Tok2VecListener, tok2vec_listener, listener_nodes, SharedBatch
+from .tagger import Tagger, resize_output

@@ -1,0 +1,39 @@
+"""The whole workflow as a user runs it, in processes: convert, init config, debug config, train, evaluate."""
+import json, os, subprocess, sys
+from pathlib import Path
+import pytest
+
+DATA = Path(__file__).parents[1].parent / "shared" / "data" / "ud_en_ewt"
+pytestmark = pytest.mark.skipif(not DATA.exists(), reason="../shared/data is missing")
+
+def nlpnb(*args, **kw):
+    res = subprocess.run([sys.executable, "-m", "nlpnb", *map(str, args)], capture_output=True, text=True,
+                         env={**os.environ, "NO_COLOR": "1"}, timeout=900, **kw)
+    assert res.returncode == 0, f"nlpnb {' '.join(map(str, args))} failed:\n{res.stderr[-3000:]}"
+    return res
+
+def conllu_slice(src: Path, dst: Path, n_sents: int) -> None:
+    "The first `n_sents` sentences of a CoNLL-U file."
+    blocks = src.read_text(encoding="utf8").split("\n\n")[:n_sents]
+    dst.write_text("\n\n".join(blocks) + "\n\n", encoding="utf8")
+
+def test_convert_init_train_evaluate_a_tagger_and_morphologizer(tmp_path):
+    conllu_slice(DATA / "en_ewt-ud-train.conllu", tmp_path / "train.conllu", 1500)
+    conllu_slice(DATA / "en_ewt-ud-dev.conllu", tmp_path / "dev.conllu", 300)
+    nlpnb("convert", tmp_path / "train.conllu", tmp_path / "corpus", "-n", "10")
+    nlpnb("convert", tmp_path / "dev.conllu", tmp_path / "corpus", "-n", "10")
+    nlpnb("init", "config", tmp_path / "config.cfg", "--lang", "en", "--pipeline", "tagger,morphologizer")
+    overrides = ["--paths.train", tmp_path / "corpus" / "train.nlpnb", "--paths.dev", tmp_path / "corpus" / "dev.nlpnb",
+                 "--training.max_steps", "120", "--training.eval_frequency", "40",
+                 "--components.tok2vec.model.encode.width", "64", "--components.tok2vec.model.embed.width", "64"]
+    assert "Config is valid" in nlpnb("debug", "config", tmp_path / "config.cfg", *overrides).stderr
+    train = nlpnb("train", tmp_path / "config.cfg", "--output", tmp_path / "out", *overrides)
+    header, *rows = [l.split() for l in train.stdout.splitlines() if l.strip() and not l.startswith("-")]
+    assert header[:2] == ["E", "#"] and "TAG_ACC" in header and "POS_ACC" in header, train.stdout
+    scores = [float(r[-1]) for r in rows]
+    assert scores[-1] > scores[0] + 30, train.stdout  # learned: the weighted score rose by over 30 points
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["model-best", "model-last"]
+    nlpnb("evaluate", tmp_path / "out" / "model-best", tmp_path / "corpus" / "dev.nlpnb", "--output", tmp_path / "scores.json")
+    scores = json.loads((tmp_path / "scores.json").read_text())
+    assert scores["tag_acc"] > 0.6 and scores["pos_acc"] > 0.6, scores
+    assert scores["speed"] > 0
