@@ -5,10 +5,12 @@
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/09_init.ipynb #10a7b3b4
+# %% ../nbs/09_init.ipynb #95118c85
 __version__ = "0.1.0"
 from .registry import registry
 from .language import Language, blank, load, get_lang_class
 from .vocab import Vocab
 import nlpnb.ml, nlpnb.training, nlpnb.scorer  # registers architectures, readers, batchers, augmenters, loggers, scorers
 import nlpnb.pipeline.tok2vec, nlpnb.pipeline.tagger, nlpnb.pipeline.morphologizer, nlpnb.pipeline.senter  # built-in factories
+import nlpnb.pipeline.sentencizer, nlpnb.pipeline.entity_ruler, nlpnb.pipeline.lemmatizer
+from .matcher import Matcher, PhraseMatcher
