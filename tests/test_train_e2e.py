@@ -37,3 +37,22 @@ def test_convert_init_train_evaluate_a_tagger_and_morphologizer(tmp_path):
     scores = json.loads((tmp_path / "scores.json").read_text())
     assert scores["tag_acc"] > 0.6 and scores["pos_acc"] > 0.6, scores
     assert scores["speed"] > 0
+
+def test_init_labels_then_initialize_from_them(tmp_path):
+    conllu_slice(DATA / "en_ewt-ud-train.conllu", tmp_path / "train.conllu", 200)
+    nlpnb("convert", tmp_path / "train.conllu", tmp_path / "corpus", "-n", "10")
+    nlpnb("init", "config", tmp_path / "config.cfg", "--pipeline", "tagger")
+    paths = ["--paths.train", tmp_path / "corpus" / "train.nlpnb", "--paths.dev", tmp_path / "corpus" / "train.nlpnb"]
+    nlpnb("init", "labels", tmp_path / "config.cfg", tmp_path / "labels", *paths)
+    tags = {line.split("\t")[4] for line in (tmp_path / "train.conllu").read_text().splitlines() if line and line[0].isdigit()
+            and line.split("\t")[0].isdigit()}
+    assert sorted(json.loads((tmp_path / "labels" / "tagger.json").read_text())) == sorted(tags)
+    # a config that reads the labels back, with one label the corpus doesn't have: initialization takes the file's
+    labels = sorted(tags) + ["NOT-IN-CORPUS"]
+    (tmp_path / "labels" / "tagger.json").write_text(json.dumps(labels))
+    text = (tmp_path / "config.cfg").read_text().replace("[initialize.components]", f'[initialize.components]\n\n'
+        f'[initialize.components.tagger]\n\n[initialize.components.tagger.labels]\n@readers = "nlpnb.read_labels.v1"\n'
+        f'path = "{tmp_path / "labels" / "tagger.json"}"\nrequire = true')
+    (tmp_path / "with_labels.cfg").write_text(text)
+    nlpnb("train", tmp_path / "with_labels.cfg", "--output", tmp_path / "out", *paths, "--training.max_steps", "2")
+    assert "NOT-IN-CORPUS" in json.loads((tmp_path / "out" / "model-last" / "tagger" / "cfg").read_text())["labels"]
