@@ -5,12 +5,12 @@
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/09_init.ipynb #95118c85
+# %% ../nbs/09_init.ipynb #0c362bff
 __version__ = "0.1.0"
 from .registry import registry
 from .language import Language, blank, load, get_lang_class
 from .vocab import Vocab
 import nlpnb.ml, nlpnb.training, nlpnb.scorer  # registers architectures, readers, batchers, augmenters, loggers, scorers
 import nlpnb.pipeline.tok2vec, nlpnb.pipeline.tagger, nlpnb.pipeline.morphologizer, nlpnb.pipeline.senter  # built-in factories
-import nlpnb.pipeline.sentencizer, nlpnb.pipeline.entity_ruler, nlpnb.pipeline.lemmatizer
+import nlpnb.pipeline.sentencizer, nlpnb.pipeline.entity_ruler, nlpnb.pipeline.lemmatizer, nlpnb.pipeline.textcat
 from .matcher import Matcher, PhraseMatcher

@@ -5,10 +5,11 @@
 # %% auto #0
 __all__ = []
 
-# %% ../../nbs/40c_ml_init.ipynb #b93c44f2
+# %% ../../nbs/40c_ml_init.ipynb #7fae5aa6
 from .featureextractor import FeatureExtractor
 from .staticvectors import StaticVectors, vector_rows
 from .tok2vec import Tok2Vec, MultiHashEmbed, CharacterEmbed, MaxoutWindowEncoder, MishWindowEncoder, HashEmbedCNN
 from .tok2vec import CharEmbed, char_rows
 from .listener import Tok2VecListener, tok2vec_listener, listener_nodes, SharedBatch
 from .tagger import Tagger, resize_output
+from .textcat import TextCatBOW, TextCatCNN, TextCatReduce, TextCatEnsemble, extract_ngrams, ngram_counts
