@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Create benchmarks/.venv: spaCy 3.8 for side-by-side runs, plus nlpnb itself (editable), in a venv of
-# their own so that the nlpnb package never depends on spaCy. benchmarks/.venv is git-ignored.
+# Create benchmarks/.venv: spaCy 3.8 for side-by-side runs, in a venv of
+# their own so that the nlpnb package never depends on spaCy (nlpnb runs from the project environment). benchmarks/.venv is git-ignored.
 # Usage: bash benchmarks/setup.sh            (PYTHON=python3.11 bash benchmarks/setup.sh to pick the interpreter)
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -13,8 +13,7 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
 "$VENV/bin/python" -m pip install --quiet "spacy>=3.8,<3.9"
-"$VENV/bin/python" -m pip install --quiet -e "$ROOT"
 "$VENV/bin/python" - <<'PY'
-import spacy, nlpnb
-print(f"benchmarks/.venv ready: spaCy {spacy.__version__}, nlpnb {nlpnb.__version__}")
+import spacy
+print(f"benchmarks/.venv ready: spaCy {spacy.__version__}")
 PY
