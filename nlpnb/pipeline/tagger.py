@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['DEFAULT_TAGGER_MODEL', 'model_config', 'check_get_examples', 'Tagger', 'aligned_keys', 'make_tagger']
 
-# %% ../../nbs/44_tagger.ipynb #59d46c94
+# %% ../../nbs/44_tagger.ipynb #8e2dfc10
 from itertools import islice
 from fastcore.basics import patch
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
@@ -19,7 +19,7 @@ from ..tokens.doc import Doc
 from ..training.example import Example
 import nlpnb.ml.tagger, nlpnb.ml.tok2vec  # registers the architectures the default config names
 
-# %% ../../nbs/44_tagger.ipynb #28849eec
+# %% ../../nbs/44_tagger.ipynb #cc056ed8
 DEFAULT_TAGGER_MODEL = """
 [model]
 @architectures = "nlpnb.Tagger.v1"
@@ -41,7 +41,7 @@ def model_config(text: str) -> Dict[str, Any]:
     "The `[model]` block of a config string, as a component's `default_config` wants it."
     return Config().from_str(text)["model"]
 
-# %% ../../nbs/44_tagger.ipynb #a3790707
+# %% ../../nbs/44_tagger.ipynb #74f3bce5
 def check_get_examples(get_examples: Any, name: str) -> None:
     "Raise a clear error unless `get_examples` is a function whose results are `Example`s."
     if not callable(get_examples):
@@ -51,7 +51,7 @@ def check_get_examples(get_examples: Any, name: str) -> None:
     if first is not None and not isinstance(first, Example):
         raise TypeError(f"[E978] {name}.initialize: get_examples() must give Example objects, got a {type(first).__name__}")
 
-# %% ../../nbs/44_tagger.ipynb #8ec836ee
+# %% ../../nbs/44_tagger.ipynb #0b8d31b1
 class Tagger(TrainablePipe):
     "Predicts one label per token; this class writes fine-grained tags (`token.tag_`)."
     def __init__(self, vocab, model: Model, name: str = "tagger", *, overwrite: bool = False,
@@ -87,17 +87,10 @@ class Tagger(TrainablePipe):
         if layer is not None and not layer.has_dim("nO"): layer.set_dim("nO", len(self.labels))
         self._fit_output()
 
-# %% ../../nbs/44_tagger.ipynb #aa885314
+# %% ../../nbs/44_tagger.ipynb #3bc69c1c
 def aligned_keys(eg: Example, attr: str) -> np.ndarray:
     "The reference's `attr` per predicted token (uint64, as `Doc.to_array`); 0 where unaligned or where the gold tokens disagree."
-    gold, x2y = eg.reference.to_array(attr), eg.alignment.x2y
-    out = np.zeros(len(x2y), dtype=np.uint64)
-    if not len(x2y.data): return out
-    values, has = gold[x2y.data], x2y.lengths > 0
-    starts = x2y.starts[has]
-    hi, lo = np.maximum.reduceat(values, starts), np.minimum.reduceat(values, starts)
-    out[has] = np.where(hi == lo, hi, 0)
-    return out
+    return eg.get_aligned_keys(attr)
 
 def _distinct(doc: Doc, attr: str) -> List[int]:
     "The distinct non-zero keys of `attr` in `doc`."
@@ -132,7 +125,7 @@ def _keys_to_truths(self: Tagger, keys: np.ndarray) -> List[Optional[str]]:
 def _truths(self: Tagger, eg: Example) -> List[Optional[str]]:
     return self._keys_to_truths(aligned_keys(eg, "TAG"))
 
-# %% ../../nbs/44_tagger.ipynb #c578fd08
+# %% ../../nbs/44_tagger.ipynb #4ace02ed
 @patch
 def initialize(self: Tagger, get_examples: Callable[[], Iterable[Example]], *, nlp=None, labels: Optional[Sequence[str]] = None) -> None:
     "Collect the labels (or take `labels`), then initialize the model from a sample of `get_examples()`."
@@ -157,7 +150,7 @@ def initialize(self: Tagger, get_examples: Callable[[], Iterable[Example]], *, n
     if docs: self.model.initialize(X=docs, Y=[one_hot(self._truths(eg)) for eg in sample])
     else: self.model.initialize()
 
-# %% ../../nbs/44_tagger.ipynb #3ca06612
+# %% ../../nbs/44_tagger.ipynb #2676435f
 @patch
 def predict(self: Tagger, docs: Iterable[Doc]) -> List[Floats2d]:
     "One `(n_tokens, n_labels)` score table per doc (unnormalized unless the model normalizes)."
@@ -191,7 +184,7 @@ def set_annotations(self: Tagger, docs: Iterable[Doc], scores: Sequence[Floats2d
     for doc, ids in zip(docs, self._best(scores)):
         if len(doc): self._write(doc, ids)
 
-# %% ../../nbs/44_tagger.ipynb #9d79ec8a
+# %% ../../nbs/44_tagger.ipynb #fe4b5e63
 @patch
 def get_loss(self: Tagger, examples: Iterable[Example], scores: Sequence[Floats2d]) -> Tuple[float, List[Floats2d]]:
     "Cross-entropy gradient of `scores` against the aligned gold labels (missing ones ignored), and the loss."
@@ -211,7 +204,7 @@ def update(self: Tagger, examples: Iterable[Example], *, drop: float = 0.0, sgd:
     if not any(len(eg.predicted) for eg in examples): return losses
     return TrainablePipe.update(self, examples, drop=drop, sgd=sgd, losses=losses)
 
-# %% ../../nbs/44_tagger.ipynb #9dec443c
+# %% ../../nbs/44_tagger.ipynb #9ea3f837
 @patch
 def init_rehearsal(self: Tagger) -> None:
     "Freeze a copy of the current model: the teacher that `rehearse` keeps the model close to."
@@ -250,7 +243,7 @@ def rehearse(self: Tagger, examples: Iterable[Example], *, drop: float = 0.0, sg
     losses[self.name] += float(sum((d ** 2).sum() for d in d_scores))
     return losses
 
-# %% ../../nbs/44_tagger.ipynb #8262e637
+# %% ../../nbs/44_tagger.ipynb #656c376c
 @Language.factory("tagger", assigns=["token.tag"],
                   default_config={"model": model_config(DEFAULT_TAGGER_MODEL), "overwrite": False, "neg_prefix": "!",
                                   "scorer": {"@scorers": "nlpnb.tagger_scorer.v1"}, "label_smoothing": 0.0},
