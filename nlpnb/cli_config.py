@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import Any, Dict, IO, Iterable, List, Optional, Tuple
 from thinc.api import Config
 from .cli import command
-from .config import ConfigError, load_config, config_problems, missing_values, _function_blocks
+from .config import ConfigError, load_config, all_problems, _function_blocks
 from .default_config import default_config, CONFIG_SECTION_ORDER
 from .registry import registry
 
 # %% auto #0
-__all__ = ['import_code', 'use_color', 'styled', 'read_cli_config', 'add_config_arguments', 'write_config', 'check_config',
-           'function_table', 'variable_table', 'debug_config_cli', 'fill_config', 'fill_config_cli']
+__all__ = ['PRETRAINING_UNAVAILABLE', 'import_code', 'use_color', 'styled', 'read_cli_config', 'add_config_arguments',
+           'write_config', 'check_config', 'function_table', 'variable_table', 'debug_config_cli', 'fill_config',
+           'fill_config_cli']
 
 # %% ../nbs/21_cli_config.ipynb #c3407144
 def import_code(path: Optional[str]) -> None:
@@ -66,9 +67,8 @@ def write_config(config: Config, output: str) -> None:
 def check_config(config: Config) -> List[str]:
     "Every problem with `config`, one line each: invalid arguments, implicit settings, components that can't be built."
     from nlpnb.language import Language
-    problems = config_problems(config)
+    problems = all_problems(config)
     if problems: return problems
-    problems = [f"  {key}: missing (the function's default is not written in the config)" for key in missing_values(config)]
     try: Language.from_config(config)
     except (ConfigError, ValueError, ImportError) as e: problems += [f"  {line.strip()}" for line in str(e).splitlines()[1:] or [str(e)]]
     return problems
@@ -135,10 +135,15 @@ def _fill_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--code", "-c", default=None, metavar="PATH", help="Python file with registered functions to import first")
     p.add_argument("--diff", "-D", action="store_true", help="print the lines that filling added or changed")
     p.add_argument("--verbose", "-V", action="store_true", help="print which overrides were applied")
+    p.add_argument("--pretraining", "-pt", action="store_true", help="add a [pretraining] block (not available yet)")
+
+PRETRAINING_UNAVAILABLE = ("--pretraining: pretraining is not available yet (nlpnb has no `pretrain` command), so there is "
+                           "no [pretraining] block to write. Leave out --pretraining.")
 
 @command("init fill-config", "Write the complete config for a partial one, with every default made explicit.",
          _fill_arguments, takes_overrides=True)
 def fill_config_cli(args: argparse.Namespace) -> int:
+    if args.pretraining: raise ConfigError(PRETRAINING_UNAVAILABLE)
     base = read_cli_config(args.base_path, args.overrides, code=args.code, verbose=args.verbose)
     filled = fill_config(base)
     write_config(filled, args.output_path)

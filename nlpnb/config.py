@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_config.ipynb #a66f9293
 from __future__ import annotations
-import os, re, shlex, sys
+import difflib, os, re, shlex, sys
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 from thinc.api import Config, ConfigValidationError
@@ -14,8 +14,8 @@ from .registry import registry
 # %% auto #0
 __all__ = ['ENV_OVERRIDES', 'SECTION_SCHEMAS', 'ConfigError', 'parse_overrides', 'env_overrides', 'apply_overrides',
            'read_config_text', 'config_from_str', 'load_config', 'validation_error', 'SystemSchema', 'NlpSchema',
-           'TrainingSchema', 'InitializeSchema', 'config_problems', 'validate_config', 'missing_values',
-           'require_complete']
+           'TrainingSchema', 'InitializeSchema', 'reference_problems', 'config_problems', 'validate_config',
+           'missing_values', 'all_problems', 'require_complete']
 
 # %% ../nbs/12_config.ipynb #1001d16a
 ENV_OVERRIDES = "NLPNB_CONFIG_OVERRIDES"
@@ -211,11 +211,34 @@ def _section_problems(config: Dict[str, Any]) -> Dict[str, str]:
                 out[key] = f"  {key}: {msg}{found}"
     return out
 
+_REFERENCE = re.compile(r"\$\{([^}]*)\}")
+
+def _dotted_keys(node: Dict[str, Any], prefix: str = "") -> Iterable[str]:
+    for k, v in node.items():
+        yield f"{prefix}{k}"
+        if isinstance(v, dict): yield from _dotted_keys(v, f"{prefix}{k}.")
+
+def reference_problems(config: Dict[str, Any]) -> List[str]:
+    "One line per `${section.key}` in the (uninterpolated) `config` that names a key the config doesn't have."
+    keys, out = None, []
+    def walk(node: Dict[str, Any], path: Tuple[str, ...]) -> None:
+        nonlocal keys
+        for k, v in node.items():
+            if isinstance(v, dict): walk(v, path + (k,)); continue
+            for ref in _REFERENCE.findall(v) if isinstance(v, str) else []:
+                if _lookup(config, ref.split("."))[0]: continue
+                keys = keys if keys is not None else list(_dotted_keys(config))
+                close = difflib.get_close_matches(ref, keys, n=1)
+                out.append(f"  {'.'.join(path + (k,))}: ${{{ref}}} refers to a key the config doesn't have"
+                           + (f" (did you mean ${{{close[0]}}}?)" if close else ""))
+    walk(config, ())
+    return out
+
 def config_problems(config: Union[Config, Dict[str, Any]]) -> List[str]:
     "One line per problem in any function block of `config`: dotted key, what was expected, what was found."
     if isinstance(config, Config) and not config.is_interpolated:
         try: config = config.interpolate()
-        except Exception as e: return [f"  interpolation: {e}"]
+        except Exception as e: return reference_problems(config) or [f"  interpolation: {' '.join(str(e).split())}"]
     problems: Dict[str, str] = _section_problems(config)
     for path, block in _function_blocks(config):
         where = ".".join(path)
@@ -254,6 +277,15 @@ def missing_values(config: Config) -> List[str]:
     try: filled = registry.fill(config, validate=False)
     except ConfigValidationError as e: raise validation_error(e, config) from None
     return _diff_keys(filled, config)
+
+def all_problems(config: Config) -> List[str]:
+    "Every invalid key (`config_problems`) and every setting left to a hidden default, one line each."
+    problems = config_problems(config)
+    try: missing = missing_values(config)
+    except Exception: missing = []  # an unknown function or a bad variable: already reported above
+    named = {p.split(":")[0].strip() for p in problems}
+    return problems + [f"  {key}: missing (write it in the config; `nlpnb init fill-config` writes every default)"
+                       for key in missing if key not in named]
 
 def require_complete(config: Config, name: str = "config") -> None:
     "Refuse a config that relies on hidden defaults, listing what is missing."

@@ -528,7 +528,8 @@ def from_config(cls: Language, config: Union[Config, Dict[str, Any]], *, vocab: 
     if after_pipeline is not None: nlp = after_pipeline(nlp)
     full = default_config()
     for section in config:
-        if section not in ("nlp", "components"): full[section] = config[section]
+        if section == "nlp": full["nlp"] = {**full["nlp"], **config["nlp"]}  # keeps the tokenizer and the callbacks
+        elif section != "components": full[section] = config[section]
     nlp._config = full
     return nlp
 

@@ -9,7 +9,7 @@ from itertools import islice
 from pathlib import Path
 from typing import IO, Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 from thinc.api import Config, Optimizer, fix_random_seed, require_gpu, set_gpu_allocator
-from ..config import ConfigError, config_problems, require_complete
+from ..config import ConfigError, all_problems
 from ..language import Language
 from ..registry import registry
 from .corpus import resolve_dot_names
@@ -47,9 +47,8 @@ def init_nlp(config: Config, *, gpu_id: int = -1) -> Language:
     if missing:
         raise ConfigError(f"The training config leaves {len(missing)} setting(s) implicit: {', '.join(missing)}. "
                           "Fill them in, or run `nlpnb init fill-config` to write a complete config.")
-    problems = config_problems(config)
+    problems = all_problems(config)
     if problems: raise ConfigError(f"Invalid training config: {len(problems)} problem(s)\n" + "\n".join(problems))
-    require_complete(config, "training config")
     resolved = config.interpolate()
     training = resolved["training"]
     if training.get("seed") is not None: fix_random_seed(training["seed"])
@@ -162,13 +161,16 @@ def train(nlp: Language, output_path: Optional[Union[str, Path]] = None, *, stdo
                                  accumulate_gradient=T["accumulate_gradient"], patience=T["patience"], max_steps=T["max_steps"],
                                  exclude=frozen, annotating_components=list(T["annotating_components"]),
                                  before_update=T["before_update"], should_stop=should_stop)
-    saved_best = False
+    saved_best, unsaved = False, False
     try:
         for batch, info, is_best in loop:
             log_step({**info, "score_weights": weights} if is_best is not None else None)
+            unsaved = is_best is None
             if is_best is not None and output_path is not None:
                 save_pipeline(nlp, output_path / "model-last", optimizer, T["before_to_disk"])
                 if is_best: save_pipeline(nlp, best_path, optimizer, T["before_to_disk"]); saved_best = True
+        if unsaved and output_path is not None:  # steps after the last evaluation: model-last is the final state
+            save_pipeline(nlp, output_path / "model-last", optimizer, T["before_to_disk"])
     except KeyboardInterrupt:
         print("Interrupted: model-last and model-best hold the last evaluation.", file=stderr)
     finally:
