@@ -13,4 +13,5 @@ from .vocab import Vocab
 import nlpnb.ml, nlpnb.training, nlpnb.scorer  # registers architectures, readers, batchers, augmenters, loggers, scorers
 import nlpnb.pipeline.tok2vec, nlpnb.pipeline.tagger, nlpnb.pipeline.morphologizer, nlpnb.pipeline.senter  # built-in factories
 import nlpnb.pipeline.sentencizer, nlpnb.pipeline.entity_ruler, nlpnb.pipeline.lemmatizer, nlpnb.pipeline.textcat
+import nlpnb.pipeline.transition_parser  # parser, ner
 from .matcher import Matcher, PhraseMatcher

@@ -12,4 +12,5 @@ from .tok2vec import Tok2Vec, MultiHashEmbed, CharacterEmbed, MaxoutWindowEncode
 from .tok2vec import CharEmbed, char_rows
 from .listener import Tok2VecListener, tok2vec_listener, listener_nodes, SharedBatch
 from .tagger import Tagger, resize_output
+from .parser_model import build_tb_parser_model, greedy_parse, beam_parse, get_seen, set_seen
 from .textcat import TextCatBOW, TextCatCNN, TextCatReduce, TextCatEnsemble, extract_ngrams, ngram_counts

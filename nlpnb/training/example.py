@@ -136,13 +136,21 @@ class Example:
             return [strings[v] if v else None for v in out]
         return out
 
+    @property
+    def same_tokens(self) -> bool:
+        "Whether predicted and reference have the same words (the alignment is then the identity, and is skipped)."
+        x, y = self.predicted._cols[ORTH], self.reference._cols[ORTH]
+        return len(x) == len(y) and bool(np.array_equal(x, y))
+
     def get_aligned_parse(self, projectivize: bool = True) -> Tuple[List[Optional[int]], List[Optional[str]]]:
         "Gold heads (predicted-token indices) and labels per predicted token; None where unknown. "
         "A gold token split into several predicted tokens becomes a chain of `subtok` arcs ending in its gold arc."
-        ref = self.reference
-        heads = [t.head.i if t.has_dep() else None for t in ref]
-        deps = [t.dep_ or None for t in ref]
+        ref, strings = self.reference, self.reference.vocab.strings
+        keys = ref._cols[DEP].tolist()
+        heads = [h if k else None for h, k in zip((np.arange(len(ref)) + ref._cols[HEAD]).tolist(), keys)]
+        deps = [strings[k] if k else None for k in keys]
         if projectivize and any(h is not None for h in heads): heads, deps = _projectivize(heads, deps)
+        if self.same_tokens: return heads, deps
         x2y, y2x = self.alignment.x2y, self.alignment.y2x
         out_heads: List[Optional[int]] = [None] * len(self.predicted)
         out_deps: List[Optional[str]] = [None] * len(self.predicted)
