@@ -47,3 +47,39 @@ def test_help_documents_every_option():
         assert option in res.stdout, option
     res = nlpnb("init", "fill-config", "--help")
     for option in ("--code", "--diff", "OUTPUT"): assert option in res.stdout, option
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+@pytest.mark.skipif(not DATA.exists(), reason="../shared/data is missing")
+def test_init_config_for_every_trainable_kind_pipes_into_train(tmp_path):
+    "`init config - --pipeline tagger,parser,ner,textcat | train -` on one corpus of EWT, WikiANN and SST-2 slices."
+    import itertools, csv
+    import nlpnb as lib
+    from nlpnb.tokens import DocBin
+    from nlpnb.training.converters import read_conllu, read_iob
+    nlp = lib.blank("en")
+    with open(DATA / "sst2" / "train.tsv", encoding="utf8") as f:
+        rows = list(itertools.islice(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE), 40))
+    sst = [nlp.make_doc(r["sentence"]) for r in rows]
+    for doc, r in zip(sst, rows): doc.cats = {"POSITIVE": float(r["label"] == "1"), "NEGATIVE": float(r["label"] == "0")}
+    docs = (list(itertools.islice(read_conllu(DATA / "ud_en_ewt" / "en_ewt-ud-train.conllu", nlp.vocab), 40))
+            + list(itertools.islice(read_iob(DATA / "wikiann_en" / "train.iob", nlp.vocab), 40)) + sst)
+    bin_ = DocBin()
+    for doc in docs: bin_.add(doc)
+    bin_.to_disk(tmp_path / "mixed.nlpnb")
+    config = nlpnb("init", "config", "-", "--lang", "en", "--pipeline", "tagger,parser,ner,textcat")
+    assert config.returncode == 0, config.stderr
+    for name in ("tok2vec", "tagger", "parser", "ner", "textcat"): assert f"[components.{name}]" in config.stdout
+    corpus = str(tmp_path / "mixed.nlpnb")
+    train = nlpnb("train", "-", "--output", str(tmp_path / "out"), "--paths.train", corpus, "--paths.dev", corpus,
+                  "--training.max_steps", "6", "--training.eval_frequency", "3", input=config.stdout)
+    assert train.returncode == 0, train.stderr[-3000:]
+    for column in ("TAG_ACC", "DEP_UAS", "ENTS_F", "CATS_SCORE"): assert column in train.stdout, train.stdout
+    text = "Apple opened a store in Paris , and people loved it ."
+    loaded = lib.load(tmp_path / "out" / "model-last")
+    doc = loaded(text)
+    assert loaded.pipe_names == ["tok2vec", "tagger", "parser", "ner", "textcat"]
+    assert all(t.tag_ for t in doc) and doc.has_annotation("DEP") and set(doc.cats) == {"POSITIVE", "NEGATIVE"}
+    again = lib.load(tmp_path / "out" / "model-last")(text)
+    assert [(t.tag_, t.head.i, t.dep_, t.ent_iob_) for t in again] == [(t.tag_, t.head.i, t.dep_, t.ent_iob_) for t in doc]
+    assert again.cats == doc.cats

@@ -103,7 +103,7 @@ def check_cats(examples: Iterable[Example], name: str, exclusive: bool, start: i
                 raise ValueError(f"[E851] The labels of '{name}' take the values 0.0 or 1.0"
                                  f"{'' if exclusive else ' (leave a label out where it is unknown)'}, but "
                                  f"{_describe(eg, i)} has {label!r}: {value!r}")
-        if exclusive and sum(1 for v in cats.values() if v == 1.0) != 1:
+        if exclusive and cats and sum(1 for v in cats.values() if v == 1.0) != 1:
             positives = [k for k, v in cats.items() if v == 1.0]
             raise ValueError(f"[E895] '{name}' has mutually exclusive classes, so every example needs exactly one "
                              f"label with the value 1.0 (the others 0.0), but {_describe(eg, i)} has "
@@ -155,6 +155,7 @@ class TextCategorizer(TrainablePipe):
         known = np.ones_like(truth)
         for i, eg in enumerate(examples):
             cats = eg.reference.cats
+            if not cats: known[i] = 0.0; continue   # no gold cats (e.g. a corpus annotated for other components)
             for j, label in enumerate(labels):
                 value = cats.get(label)
                 if value is not None: truth[i, j] = value
