@@ -690,6 +690,14 @@ def rehearse(self: Language, examples: List, *, sgd: Optional[Optimizer] = None,
     return losses
 
 @patch
+def resume_training(self: Language, *, sgd: Optional[Optimizer] = None) -> Optimizer:
+    "Continue training a trained pipeline: freeze each component's current model as its rehearsal teacher; the optimizer."
+    for name, component in self.pipeline:
+        if hasattr(component, "init_rehearsal") and getattr(component, "is_trainable", False): component.init_rehearsal()
+    self._optimizer = sgd if sgd is not None else self.create_optimizer()
+    return self._optimizer
+
+@patch
 @contextlib.contextmanager
 def use_params(self: Language, params: Optional[Dict]):
     "Temporarily use `params` (e.g. the optimizer's averages) in every component that has a model."
