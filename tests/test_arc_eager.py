@@ -9,7 +9,7 @@ from nlpnb.vocab import Vocab
 from nlpnb.tokens.doc import Doc
 from nlpnb.training.example import Example
 from nlpnb.training import nonproj
-from nlpnb.parser.state import Gold, take, take_gold
+from nlpnb.parser.state import Gold, blank_gold, take, take_gold
 from nlpnb.parser.arc_eager import (ArcEager, RefState, ref_valid, ref_apply, ref_costs, ref_features,
                                     random_projective_heads, SHIFT, REDUCE, BREAK)
 
@@ -34,7 +34,7 @@ def random_batch(rng, n_docs, max_len=25, n_labels=6, p_missing=0.0, p_preset=0.
             gh[rng.random(n) < p_missing] = -1
             gl[(rng.random(n) < p_missing) | (gh == -1)] = -1
             gs[rng.random(n) < (p_missing if p_missing_starts is None else p_missing_starts)] = 0
-        golds.append(Gold(gh, gl, gs, np.full(n, -1, np.int32)))
+        golds.append(blank_gold(n, heads=gh, labels=gl, sent_start=gs))
     moves = ArcEager(VOCAB.strings, [f"l{k}" for k in range(1, n_labels)])
     S0 = moves.init_states(docs)
     G0 = Gold(*(np.concatenate([getattr(g, f) for g in golds]).astype(np.int32) for f in Gold._fields))
@@ -165,8 +165,9 @@ def test_oracle_respects_preset_sentence_starts_that_agree_with_the_gold():
         golds.append((heads, starts))
     moves = ArcEager(VOCAB.strings, ["x"])
     S = moves.init_states(docs)
-    G = Gold(np.concatenate([np.array(h, np.int32) for h, _ in golds]), np.concatenate([np.array([0 if h == k else 1 for k, h in enumerate(hs)], np.int32) for hs, _ in golds]),
-             np.concatenate([np.array(s, np.int32) for _, s in golds]), np.full(len(S.stack), -1, np.int32))
+    G = blank_gold(len(S.stack), heads=np.concatenate([np.array(h, np.int32) for h, _ in golds]),
+                   labels=np.concatenate([np.array([0 if h == k else 1 for k, h in enumerate(hs)], np.int32) for hs, _ in golds]),
+                   sent_start=np.concatenate([np.array(s, np.int32) for _, s in golds]))
     run_oracle(moves, S, G)
     assert np.array_equal(S.heads, G.heads)
 
@@ -261,7 +262,7 @@ def test_empty_docs_and_empty_batches():
     moves = ArcEager(VOCAB.strings, ["x"])
     S = moves.init_states([Doc(VOCAB, words=[]), Doc(VOCAB, words=["a"])])
     assert moves.is_final(S).tolist() == [True, False]
-    acts = moves.oracle_actions(S, Gold(*(np.full(1, -1, np.int32) for _ in range(4))))
+    acts = moves.oracle_actions(S, blank_gold(1))
     assert [a.tolist() for a in acts] == [[], [SHIFT, REDUCE]]
     E = moves.init_states([])
     assert moves.valid(E).shape == (0, 5) and moves.features(E, 8).shape == (0, 8) and moves.apply_best(E, np.zeros((0, 5), np.float32)).shape == (0,)
@@ -275,7 +276,7 @@ def test_cuda_twins_under_simulator_match_cpu():
         assert config.ENABLE_CUDASIM
         from nlpnb.vocab import Vocab
         from nlpnb.tokens.doc import Doc
-        from nlpnb.parser.state import Gold, take, take_gold
+        from nlpnb.parser.state import Gold, blank_gold, take, take_gold
         from nlpnb.parser import arc_eager as ae
         rng = np.random.default_rng(11)
         vocab, docs, G = Vocab(), [], []
@@ -287,7 +288,7 @@ def test_cuda_twins_under_simulator_match_cpu():
         moves = ae.ArcEager(vocab.strings, ["a", "b", "c"])
         S0 = moves.init_states(docs)
         cat = lambda k: np.concatenate([np.array(g[k], np.int32) for g in G] + [np.zeros(0, np.int32)])
-        G0 = Gold(cat(0), cat(1), cat(2), np.full(len(S0.stack), -1, np.int32))
+        G0 = blank_gold(len(S0.stack), heads=cat(0), labels=cat(1), sent_start=cat(2))
         perm = rng.permutation(len(docs))
         S, G = take(S0, perm), take_gold(G0, S0, perm)
         dS, dG = ae.states_to_device(S), ae.states_to_device(G)

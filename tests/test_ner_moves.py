@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from nlpnb.parser.ner_moves import BiluoPushDown, RefState, random_ner_batch, INVALID_COST, _tag_to_move
-from nlpnb.parser.state import Gold, take, take_gold
+from nlpnb.parser.state import Gold, blank_gold, take, take_gold
 from nlpnb.symbols import ENT_IOB, SPACY
 from nlpnb.tokens.doc import Doc, Span
 from nlpnb.training.example import Example
@@ -18,7 +18,7 @@ DATA = Path(__file__).parents[1].parent / "shared" / "data"
 WIKIANN_DEV = DATA / "wikiann_en" / "dev.iob"
 
 def gold_of(golds, S):
-    return Gold(*(np.full(len(S.stack), -1, np.int32),) * 3, tags=np.array([t for g in golds for t in g], np.int32))
+    return blank_gold(len(S.stack), tags=[t for g in golds for t in g])
 
 def refs_of(S, presets, n_labels):
     return [RefState(n_labels, int(S.length[i]), S.sent_start[S.offset[i]:S.offset[i] + S.length[i]].tolist(), presets[i],
@@ -342,3 +342,51 @@ def test_cuda_kernels_under_simulator_match_cpu():
     assert res.returncode == 0, res.stderr[-3000:]
     out = json.loads(res.stdout.strip().splitlines()[-1])
     assert out["bad"] == [] and out["steps"] >= 8 and out["states"] == 40
+
+
+def test_known_wrong_entities_cost_the_move_that_closes_them():
+    "`incorrect_spans_key` gold: kernel costs against the reference on random docs with random known-wrong entities."
+    rng = np.random.default_rng(7)
+    vocab = Vocab()
+    labels = ["PER", "LOC", "ORG"]
+    moves = BiluoPushDown(vocab.strings, labels)
+    docs, golds, presets = random_ner_batch(rng, vocab, labels, 300, max_len=12, p_preset=0.2, p_missing=0.6)
+    S = moves.init_states(docs)
+    negs = []
+    G = blank_gold(len(S.stack), tags=[t for g in golds for t in g])
+    for i, doc in enumerate(docs):
+        mine = []
+        for _ in range(int(rng.integers(0, 3))):
+            if not len(doc): break
+            s = int(rng.integers(len(doc))); e = min(len(doc), s + int(rng.integers(1, 4))); l = int(rng.integers(3))
+            k = S.offset[i] + e - 1
+            if G.neg_start[k] < 0: G.neg_start[k], G.neg_label[k] = s, l; mine.append((s, e, l))
+        negs.append(mine)
+    refs = refs_of(S, presets, len(labels))
+    penalised = 0
+    while not moves.is_final(S).all():
+        V, C = moves.valid(S), moves.costs(S, G)
+        for i, r in enumerate(refs):
+            expected = r.costs(golds[i], negs[i])
+            assert C[i].tolist() == expected, (i, r.tags, negs[i])
+            penalised += expected != r.costs(golds[i])
+        acts = np.array([rng.choice(np.flatnonzero(v)) if v.any() else -1 for v in V], np.int32)
+        moves.apply(S, acts)
+        for i, r in enumerate(refs):
+            if acts[i] >= 0: r.apply(int(acts[i]))
+    assert penalised > 50   # the known-wrong entities changed many cost rows
+
+
+def test_incorrect_spans_from_examples_reach_the_gold():
+    vocab = Vocab()
+    moves = BiluoPushDown(vocab.strings, ["PER", "LOC"], neg_key="incorrect")
+    doc = Doc(vocab, ["Paris", "Hilton", "went", "to", "Paris"])
+    eg = Example.from_dict(doc, {"entities": ["-", "-", "-", "O", "U-LOC"], "spans": {"incorrect": [(0, 12, "LOC"), (0, 5, "LOC")]}})
+    S = moves.init_states([eg.predicted])
+    G = moves.gold([eg], S)
+    assert G.neg_start.tolist() == [0, 0, -1, -1, -1] and G.neg_label.tolist() == [1, 1, -1, -1, -1]
+    C = moves.costs(S, G)
+    assert C[0, moves.move_names.index("U-LOC")] > 0 and C[0, moves.move_names.index("U-PER")] == 0
+    moves.apply(S, np.array([moves.move_names.index("B-LOC")], np.int32))
+    C = moves.costs(S, G)
+    assert C[0, moves.move_names.index("L-LOC")] > 0     # closing "Paris Hilton" as LOC is known to be wrong

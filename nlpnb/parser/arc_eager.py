@@ -9,7 +9,7 @@ from collections import Counter
 from typing import Dict, Iterable, List, Optional, Sequence
 import numpy as np
 from numba import njit
-from .state import States, Gold, init_states, take
+from .state import States, Gold, blank_gold, init_states, take
 from ..symbols import HEAD, DEP, SENT_START
 from ..training.nonproj import deprojectivize, is_decorated
 
@@ -548,12 +548,12 @@ class ArcEager:
         for k, (h, dep) in enumerate(zip(heads, deps)):
             if h is None: continue
             gl[k] = 0 if h == k else self._gold_label(dep)
-        return Gold(gh, gl, _gold_sent_starts(eg), np.full(n, -1, np.int32))
+        return blank_gold(n, heads=gh, labels=gl, sent_start=_gold_sent_starts(eg))
 
     def gold(self, examples: Sequence, S: States) -> Gold:
         "Gold arrays aligned with the token slices of `S` (states of `init_states([eg.predicted ...])`, or `take`s of them)."
         T = len(S.stack)
-        G = Gold(np.full(T, -1, np.int32), np.full(T, -1, np.int32), np.zeros(T, np.int32), np.full(T, -1, np.int32))
+        G = blank_gold(T)
         cache: Dict[int, Gold] = {}
         for i, (d, o, n) in enumerate(zip(S.doc_index.tolist(), S.offset.tolist(), S.length.tolist())):
             if d not in cache: cache[d] = self.gold_doc(examples[d])

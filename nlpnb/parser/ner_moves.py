@@ -13,7 +13,7 @@ from ..symbols import ENT_IOB, ENT_TYPE, ENT_KB_ID, ENT_ID, ORTH
 from ..strings import StringStore
 from ..tokens.doc import Doc
 from fastcore.basics import patch
-from .state import States, Gold, init_states as _init_states, take
+from .state import States, Gold, blank_gold, init_states as _init_states, take
 from ..tokens.doc import Span
 
 # %% auto #0
@@ -175,7 +175,8 @@ def _fill_table(o, n, start, sent_start, preset_iob, preset_type, tags, V):
             V[k, 1 + l] = best
 
 @njit(cache=True, nogil=True)
-def _cost_row(o, n, b, l_open, sent_start, preset_iob, preset_type, tags, V, valid_row, out_row):
+def _cost_row(o, n, b, l_open, open_start, sent_start, preset_iob, preset_type, tags, neg_start, neg_label, V,
+              valid_row, out_row):
     "Costs of every move at token `b` (V filled from b+1); invalid moves get INVALID_COST. Returns the best move."
     n_moves = out_row.shape[0]
     for m in range(n_moves):
@@ -193,6 +194,7 @@ def _cost_row(o, n, b, l_open, sent_start, preset_iob, preset_type, tags, V, val
         if ok_last:
             valid_row[3 + 4 * l_open] = True
             out_row[3 + 4 * l_open] = _mismatch(g, 3 + 4 * l_open) + V[b + 1, 0]
+            if neg_start[o + b] == open_start and neg_label[o + b] == l_open: out_row[3 + 4 * l_open] += 1
     else:
         if ok_out:
             valid_row[0] = True
@@ -205,6 +207,7 @@ def _cost_row(o, n, b, l_open, sent_start, preset_iob, preset_type, tags, V, val
             if ok_unit:
                 valid_row[4 + 4 * l] = True
                 out_row[4 + 4 * l] = _mismatch(g, 4 + 4 * l) + V[b + 1, 0]
+                if neg_start[o + b] == b and neg_label[o + b] == l: out_row[4 + 4 * l] += 1
     best, best_m = INVALID_COST, -1
     for m in range(n_moves):
         if valid_row[m] and out_row[m] < best: best, best_m = out_row[m], m
@@ -221,7 +224,8 @@ def _cost_kernel(S, G, out):
         o, n, b = S.offset[i], S.length[i], S.b0[i]
         V = np.empty((n + 1, n_sit), np.int64)
         if b < n: _fill_table(o, n, b + 1, S.sent_start, S.preset_iob, S.preset_type, G.tags, V)
-        _cost_row(o, n, b, S.ent_label[i], S.sent_start, S.preset_iob, S.preset_type, G.tags, V, valid_row, out[i])
+        _cost_row(o, n, b, S.ent_label[i], S.ent_start[i], S.sent_start, S.preset_iob, S.preset_type, G.tags,
+                  G.neg_start, G.neg_label, V, valid_row, out[i])
     return out
 
 @njit(cache=True, nogil=True)
@@ -236,7 +240,8 @@ def _oracle_kernel(S, G, n_moves, actions, starts):
         _fill_table(o, n, min(S.b0[i], n), S.sent_start, S.preset_iob, S.preset_type, G.tags, V)
         t = starts[i]
         while S.b0[i] < n:
-            m = _cost_row(o, n, S.b0[i], S.ent_label[i], S.sent_start, S.preset_iob, S.preset_type, G.tags, V,
+            m = _cost_row(o, n, S.b0[i], S.ent_label[i], S.ent_start[i], S.sent_start, S.preset_iob, S.preset_type,
+                          G.tags, G.neg_start, G.neg_label, V,
                           valid_row, cost_row)
             actions[t] = m
             t += 1
@@ -335,8 +340,8 @@ class BiluoPushDown:
     "The entity recognizer's transition system: one BILUO move per token."
     name = "ner"
 
-    def __init__(self, strings: StringStore, labels: Sequence[str] = ()):
-        self.strings = strings
+    def __init__(self, strings: StringStore, labels: Sequence[str] = (), neg_key: Optional[str] = None):
+        self.strings, self.neg_key = strings, neg_key   # neg_key: the `doc.spans` key of entities known to be wrong
         self.labels: List[str] = []
         self._ids: Dict[str, int] = {}
         for label in labels: self.add_label(label)
@@ -457,7 +462,19 @@ def gold(self: BiluoPushDown, examples: Sequence, S: States) -> Gold:
         if len(cache[d]) != n:
             raise ValueError(f"[E1021] Example {d} has {len(cache[d])} predicted tokens but its state has {n}")
         tags[o:o + n] = cache[d]
-    return Gold(heads=np.full(T, -1, np.int32), labels=np.full(T, -1, np.int32), sent_start=np.zeros(T, np.int32), tags=tags)
+    G = blank_gold(T, tags=tags)
+    if self.neg_key: self._mark_negatives(examples, S, G)
+    return G
+
+@patch
+def _mark_negatives(self: BiluoPushDown, examples: Sequence, S: States, G: Gold) -> None:
+    "Write the examples' known-wrong entities (`reference.spans[neg_key]`) into `G.neg_start`/`G.neg_label` at their last token."
+    for i in range(len(S.offset)):
+        eg, o = examples[int(S.doc_index[i])], int(S.offset[i])
+        spans = eg.reference.spans.get(self.neg_key, []) if hasattr(eg.reference, "spans") else []
+        for span in eg.get_aligned_spans_y2x(spans, allow_overlap=True) if len(spans) else []:
+            l, k = self._ids.get(span.label_, -1), o + span.end - 1
+            if l >= 0 and G.neg_start[k] < 0: G.neg_start[k], G.neg_label[k] = span.start, l   # one per end token
 
 @patch
 def costs(self: BiluoPushDown, S: States, G: Gold, out: Optional[np.ndarray] = None) -> np.ndarray:
@@ -557,11 +574,16 @@ class RefState:
         return [self.b < self.n and self.admissible(self.b, self.ent_label, m) and f(self.b + 1, self._after(self.ent_label, m)) is not None
                 for m in range(1 + 4 * self.L)]
 
-    def costs(self, gold):
+    def costs(self, gold, negs=()):
+        "Costs of every move; `negs`: (start, end, label) entities known to be wrong, +1 for the move that would close one."
         if self.b >= self.n: return [0.0] * (1 + 4 * self.L)
         f, v = self.best(gold), self.valid()
-        raw = [int(gold[self.b] >= 0 and gold[self.b] != m) + f(self.b + 1, self._after(self.ent_label, m)) if v[m] else None
-               for m in range(1 + 4 * self.L)]
+        def closes_neg(m):
+            kind, l = (0, -1) if m == 0 else ((m - 1) % 4 + 1, (m - 1) // 4)
+            if kind == LAST: return (self.ent_start, self.b + 1, l) in negs
+            return kind == UNIT and (self.b, self.b + 1, l) in negs
+        raw = [int(gold[self.b] >= 0 and gold[self.b] != m) + f(self.b + 1, self._after(self.ent_label, m)) + closes_neg(m)
+               if v[m] else None for m in range(1 + 4 * self.L)]
         low = min(r for r in raw if r is not None)
         return [float(r - low) if r is not None else INVALID_COST for r in raw]
 

@@ -345,6 +345,10 @@ class EntityRecognizer(TransitionParser):
     "Named entity recognizer: writes `doc.ents` (keeping entities already set, e.g. by an entity ruler)."
     system = BiluoPushDown
 
+    def __init__(self, vocab, model: Model, name: str = "ner", moves=None, *, incorrect_spans_key: Optional[str] = None, **cfg):
+        super().__init__(vocab, model, name, moves, incorrect_spans_key=incorrect_spans_key, **cfg)
+        self.moves.neg_key = incorrect_spans_key
+
 # %% ../../nbs/64_transition_parser.ipynb #0eba33bf
 @Language.factory("parser", assigns=["token.dep", "token.head", "token.is_sent_start", "doc.sents"],
                   default_config={"moves": None, "update_with_oracle_cut_size": 100, "learn_tokens": False,
