@@ -4,7 +4,7 @@
 
 # %% ../../nbs/64_transition_parser.ipynb #89cae376
 from __future__ import annotations
-import random
+import random, warnings
 from itertools import islice
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
@@ -350,6 +350,11 @@ class EntityRecognizer(TransitionParser):
         self.moves.neg_key = incorrect_spans_key
 
 # %% ../../nbs/64_transition_parser.ipynb #0eba33bf
+def _warn_beam_update(name: str, beam_update_prob: float) -> None:
+    if beam_update_prob > 0:
+        warnings.warn(f"[W1031] Component {name!r}: beam_update_prob = {beam_update_prob} has no effect yet: nlpnb trains "
+                      "the parser and entity recognizer greedily (beam_width is used for decoding)", stacklevel=3)
+
 @Language.factory("parser", assigns=["token.dep", "token.head", "token.is_sent_start", "doc.sents"],
                   default_config={"moves": None, "update_with_oracle_cut_size": 100, "learn_tokens": False,
                                   "min_action_freq": 30, "beam_width": 1, "beam_density": 0.0, "beam_update_prob": 0.0,
@@ -363,7 +368,8 @@ def make_parser(nlp: Language, name: str, model: Model, moves: Optional[Any], up
     "A `Parser` (arc-eager transitions)."
     if learn_tokens:
         raise ValueError(f"[E1030] Component {name!r}: learn_tokens = true (learning to merge subtokens) is not supported; "
-                         "set [components.{name}.learn_tokens] to false")
+                         f"set [components.{name}] learn_tokens = false")
+    _warn_beam_update(name, beam_update_prob)
     return Parser(nlp.vocab, model, name, moves, update_with_oracle_cut_size=update_with_oracle_cut_size,
                   min_action_freq=min_action_freq, beam_width=beam_width, beam_density=beam_density,
                   beam_update_prob=beam_update_prob, scorer=scorer)
@@ -378,6 +384,7 @@ def make_ner(nlp: Language, name: str, model: Model, moves: Optional[Any], updat
              incorrect_spans_key: Optional[str], beam_width: int, beam_density: float, beam_update_prob: float,
              scorer: Optional[Callable]) -> EntityRecognizer:
     "An `EntityRecognizer` (BILUO transitions)."
+    _warn_beam_update(name, beam_update_prob)
     return EntityRecognizer(nlp.vocab, model, name, moves, update_with_oracle_cut_size=update_with_oracle_cut_size,
                             min_action_freq=1, beam_width=beam_width, beam_density=beam_density,
                             beam_update_prob=beam_update_prob, incorrect_spans_key=incorrect_spans_key, scorer=scorer)
