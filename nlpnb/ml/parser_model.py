@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['PrecomputableAffine', 'sum_features', 'scatter_features', 'state_scores', 'resize_output', 'get_seen', 'set_seen',
-           'parser_forward', 'parser_init', 'build_tb_parser_model', 'greedy_parse', 'beam_parse']
+           'parser_forward', 'parser_init', 'build_tb_parser_model', 'greedy_parse', 'beam_search', 'beam_parse']
 
 # %% ../../nbs/63_ml_parser_model.ipynb #3b3f67b5
 from typing import Callable, List, Literal, Optional, Sequence, Tuple
@@ -348,19 +348,22 @@ def _log_softmax(scores: np.ndarray, allowed: np.ndarray) -> np.ndarray:
     top[~np.isfinite(top)] = 0.0
     return s - top - np.log(np.exp(s - top).sum(axis=1, keepdims=True))
 
-def beam_parse(model: Model, docs: Sequence[Doc], moves, beam_width: int = 4, beam_density: float = 0.0,
-               max_steps: Optional[int] = None) -> States:
-    "The best final state of each doc after beam search of width `beam_width` (one per doc, in order)."
+def beam_search(model: Model, docs: Sequence[Doc], moves, beam_width: int = 4, beam_density: float = 0.0,
+                max_steps: Optional[int] = None, S0: Optional[States] = None):
+    """Beam search from the states `S0` (fresh ones for `docs` by default): `(S, group, logp, histories)` of the final
+    beam, grouped by the start state each came from (`group`), best first; `histories[i]` is state i's moves."""
     nO, nF = _check_moves(model, moves), model.get_dim("nF")
-    if not sum(len(doc) for doc in docs): return moves.init_states(docs)
+    S = moves.init_states(docs) if S0 is None else take(S0, np.arange(len(S0.offset)))
+    B = len(S.offset)
+    if not sum(len(doc) for doc in docs):
+        return S, np.arange(B), np.zeros(B), [np.zeros(0, np.int32) for _ in range(B)]
     P, b, pad, uWT, ub = _precompute(model, docs)
     seen = get_seen(model)
-    S = moves.init_states(docs)
-    B = len(docs)
-    doc_of = np.arange(B)                 # states are grouped by doc, best first within a doc
+    doc_of = np.arange(B)                 # the start state of each beam state; best first within a group
     logp = np.zeros(B, dtype=np.float64)
     done = np.zeros(B, dtype=bool)
     min_logp = np.log(beam_density) if beam_density > 0 else -np.inf
+    trail: List[Tuple[np.ndarray, np.ndarray]] = []
     t = 0
     while max_steps is None or t < max_steps:
         final = moves.is_final(S)
@@ -389,11 +392,27 @@ def beam_parse(model: Model, docs: Sequence[Doc], moves, beam_width: int = 4, be
         stuck = np.ones(B, dtype=bool); stuck[docs_c[actions >= 0]] = False
         done |= stuck
         parents, actions, logp, doc_of = parents[keep], actions[keep], cand[keep], docs_c[keep]
+        trail.append((parents, actions))
         S = take(S, parents)
         moves.apply(S, actions)
         t += 1
+    return S, doc_of, logp, _histories(trail, len(doc_of))
+
+def _histories(trail: List[Tuple[np.ndarray, np.ndarray]], n: int) -> List[np.ndarray]:
+    "Each final beam state's moves, read back through the (parents, actions) of every step."
+    idx, steps = np.arange(n), []
+    for parents, actions in reversed(trail):
+        steps.append(actions[idx]); idx = parents[idx]
+    table = np.stack(steps[::-1], axis=1) if steps else np.zeros((n, 0), np.int32)
+    return [row[row >= 0] for row in table]
+
+def beam_parse(model: Model, docs: Sequence[Doc], moves, beam_width: int = 4, beam_density: float = 0.0,
+               max_steps: Optional[int] = None) -> States:
+    "The best final state of each doc after beam search of width `beam_width` (one per doc, in order)."
+    S, doc_of, _, _ = beam_search(model, docs, moves, beam_width, beam_density, max_steps)
+    if not len(doc_of) or not sum(len(doc) for doc in docs): return S
     final = moves.is_final(S)
-    best = np.full(B, -1)
+    best = np.full(len(docs), -1)
     for i in range(len(doc_of)):   # best first within a doc: its best state, or its best final one
         d = doc_of[i]
         if best[d] == -1 or (final[i] and not final[best[d]]): best[d] = i

@@ -16,7 +16,7 @@ from thinc.api import Model, Optimizer, set_dropout_rate
 from ..language import Language
 from .base import TrainablePipe
 from .tagger import check_get_examples, model_config
-from ..ml.parser_model import beam_parse, get_seen, greedy_parse, set_seen
+from ..ml.parser_model import beam_parse, beam_search, get_seen, greedy_parse, set_seen
 from ..parser.arc_eager import ArcEager
 from ..parser.ner_moves import BiluoPushDown
 from ..parser.state import Gold, States, concat, concat_gold, take, take_gold
@@ -238,12 +238,67 @@ def update(self: TransitionParser, examples: Iterable[Example], *, drop: float =
         S0, G0 = oracle_pieces(self.moves, S0, G0, max_steps)
     if not len(S0.offset): return losses
     set_dropout_rate(self.model, drop)
-    (_, steps), backprop = self.model.begin_update((docs, self.moves, S0, None, max_steps))
-    grads, loss = self._replay_grads(S0, G0, steps)
-    backprop([self.model.ops.asarray(d) for d in grads])
+    beam = int(self.cfg.get("beam_width") or 1) > 1 and random.random() < float(self.cfg.get("beam_update_prob") or 0.0)
+    if beam: loss = self._beam_update(docs, S0, G0, max_steps)
+    else:
+        (_, steps), backprop = self.model.begin_update((docs, self.moves, S0, None, max_steps))
+        grads, loss = self._replay_grads(S0, G0, steps)
+        backprop([self.model.ops.asarray(d) for d in grads])
     if sgd is not None: self.finish_update(sgd)
     losses[self.name] += loss
     return losses
+
+# %% ../../nbs/64_transition_parser.ipynb #e7ef5dda
+def _group_softmax(x: np.ndarray, groups: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    "Softmax of `x` within each group, over the entries where `mask` is true (0 elsewhere)."
+    x = np.where(mask, x, -np.inf)
+    top = np.full(groups.max() + 1, -np.inf); np.maximum.at(top, groups, x)
+    e = np.where(mask, np.exp(x - top[groups]), 0.0)
+    z = np.zeros(len(top)); np.add.at(z, groups, e)
+    return e / np.where(z[groups] > 0, z[groups], 1.0)
+
+@patch
+def _beam_update(self: TransitionParser, docs: List[Doc], S0: States, G0: Gold, max_steps: Optional[int]) -> float:
+    "The globally normalized beam update (gradients accumulated, not applied); its loss."
+    seqs = self.moves.oracle_actions(S0, G0)
+    gold = [s[:max_steps] if max_steps else s for s in seqs]
+    S_b, group, _, hists = beam_search(self.model, docs, self.moves, int(self.cfg["beam_width"]),
+                                       self.cfg.get("beam_density", 0.0), max_steps, S0=S0)
+    keep = [i for i, h in enumerate(hists) if not np.array_equal(h, gold[group[i]])]
+    starts = np.concatenate([group[keep], np.arange(len(gold))]).astype(np.int64)
+    cands = [hists[i] for i in keep] + gold
+    S, G = take(S0, starts), take_gold(G0, S0, starts)
+    T = max((len(c) for c in cands), default=0)
+    follow = [np.array([c[t] if t < len(c) else -1 for c in cands], np.int32) for t in range(T)]
+    (_, steps), backprop = self.model.begin_update((docs, self.moves, S, follow))
+    R = take(S, np.arange(len(starts)))
+    total, cost = np.zeros(len(starts)), np.zeros(len(starts))
+    n = len(starts)
+    costs, valid = np.zeros((n, self.moves.n_moves), np.float32), np.zeros((n, self.moves.n_moves), bool)
+    full, probs = np.full(n, -1, np.int32), []
+    for active, scores, actions in steps:   # a sequence's score: the sum of its moves' log-probabilities
+        self.moves.costs(R, G, costs); self.moves.valid(R, valid)
+        prob = _masked_softmax(self.model.ops.to_numpy(scores), valid[active])
+        rows, acts = np.flatnonzero(actions >= 0), actions[actions >= 0]
+        total[active[rows]] += np.log(np.maximum(prob[rows, acts], 1e-30))
+        cost[active[rows]] += costs[active[rows], acts]
+        probs.append(prob)
+        full[:] = -1; full[active] = actions
+        self.moves.apply(R, full)
+    least = np.full(len(gold), np.inf); np.minimum.at(least, starts, cost)
+    best = cost <= least[starts]
+    p, q = _group_softmax(total, starts, np.ones(n, bool)), _group_softmax(total, starts, best)
+    d_total = p - q
+    grads = []
+    for (active, scores, actions), prob in zip(steps, probs):   # d log p(a) / d scores = onehot(a) - softmax
+        rows = np.flatnonzero(actions >= 0)
+        g = np.zeros(scores.shape, dtype=np.float32)
+        g[rows] = -prob[rows] * d_total[active[rows], None]
+        g[rows, actions[rows]] += d_total[active[rows]]
+        grads.append(self.model.ops.asarray(g))
+    backprop(grads)
+    p_best = np.zeros(len(gold)); np.add.at(p_best, starts, np.where(best, p, 0.0))
+    return float(-np.log(np.maximum(p_best, 1e-12)).sum())
 
 # %% ../../nbs/64_transition_parser.ipynb #925c23d2
 @patch
@@ -350,10 +405,10 @@ class EntityRecognizer(TransitionParser):
         self.moves.neg_key = incorrect_spans_key
 
 # %% ../../nbs/64_transition_parser.ipynb #0eba33bf
-def _warn_beam_update(name: str, beam_update_prob: float) -> None:
-    if beam_update_prob > 0:
-        warnings.warn(f"[W1031] Component {name!r}: beam_update_prob = {beam_update_prob} has no effect yet: nlpnb trains "
-                      "the parser and entity recognizer greedily (beam_width is used for decoding)", stacklevel=3)
+def _warn_beam_update(name: str, beam_width: int, beam_update_prob: float) -> None:
+    if beam_update_prob > 0 and beam_width < 2:
+        warnings.warn(f"[W1031] Component {name!r}: beam_update_prob = {beam_update_prob} has no effect with "
+                      f"beam_width = {beam_width}: beam updates need beam_width >= 2", stacklevel=3)
 
 @Language.factory("parser", assigns=["token.dep", "token.head", "token.is_sent_start", "doc.sents"],
                   default_config={"moves": None, "update_with_oracle_cut_size": 100, "learn_tokens": False,
@@ -369,7 +424,7 @@ def make_parser(nlp: Language, name: str, model: Model, moves: Optional[Any], up
     if learn_tokens:
         raise ValueError(f"[E1030] Component {name!r}: learn_tokens = true (learning to merge subtokens) is not supported; "
                          f"set [components.{name}] learn_tokens = false")
-    _warn_beam_update(name, beam_update_prob)
+    _warn_beam_update(name, beam_width, beam_update_prob)
     return Parser(nlp.vocab, model, name, moves, update_with_oracle_cut_size=update_with_oracle_cut_size,
                   min_action_freq=min_action_freq, beam_width=beam_width, beam_density=beam_density,
                   beam_update_prob=beam_update_prob, scorer=scorer)
@@ -384,7 +439,7 @@ def make_ner(nlp: Language, name: str, model: Model, moves: Optional[Any], updat
              incorrect_spans_key: Optional[str], beam_width: int, beam_density: float, beam_update_prob: float,
              scorer: Optional[Callable]) -> EntityRecognizer:
     "An `EntityRecognizer` (BILUO transitions)."
-    _warn_beam_update(name, beam_update_prob)
+    _warn_beam_update(name, beam_width, beam_update_prob)
     return EntityRecognizer(nlp.vocab, model, name, moves, update_with_oracle_cut_size=update_with_oracle_cut_size,
                             min_action_freq=1, beam_width=beam_width, beam_density=beam_density,
                             beam_update_prob=beam_update_prob, incorrect_spans_key=incorrect_spans_key, scorer=scorer)
