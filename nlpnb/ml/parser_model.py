@@ -80,30 +80,27 @@ def state_scores(P, pad, b, F, upper_WT, upper_b, out):
     "Fused inference step: the move scores `out` (n, nO) of the states whose feature rows are `F` (n, nF)."
     n, nF = F.shape
     nH, nP = b.shape
-    Pf, padf, bf = P.reshape((P.shape[0], nF, nH * nP)), pad.reshape((nF, nH * nP)), b.reshape(nH * nP)
+    m, nO = nH * nP, out.shape[1]
+    Pf, padf, bf = P.reshape((P.shape[0], nF, m)), pad.reshape((nF, m)), b.reshape(m)
     has_upper = upper_WT.shape[0] > 0
-    acc = np.empty(nH * nP, dtype=P.dtype)
-    for i in range(n):
-        acc[:] = bf
+    acc = np.empty(m, dtype=P.dtype)
+    for i in range(n):     # plain index loops: slice assignments here made LLVM take 3x longer to compile
+        for k in range(m): acc[k] = bf[k]
         for f in range(nF):
             r = F[i, f]
-            src = Pf[r, f] if r >= 0 else padf[f]
-            for k in range(nH * nP): acc[k] += src[k]
+            if r >= 0:
+                for k in range(m): acc[k] += Pf[r, f, k]
+            else:
+                for k in range(m): acc[k] += padf[f, k]
         if has_upper:
-            row = out[i]
-            row[:] = upper_b
-            for h in range(nH):
-                best = acc[h * nP]
-                for p in range(1, nP):
-                    if acc[h * nP + p] > best: best = acc[h * nP + p]
-                w = upper_WT[h]
-                for o in range(row.shape[0]): row[o] += w[o] * best
-        else:
-            for h in range(nH):
-                best = acc[h * nP]
-                for p in range(1, nP):
-                    if acc[h * nP + p] > best: best = acc[h * nP + p]
-                out[i, h] = best
+            for o in range(nO): out[i, o] = upper_b[o]
+        for h in range(nH):
+            best = acc[h * nP]
+            for p in range(1, nP):
+                if acc[h * nP + p] > best: best = acc[h * nP + p]
+            if has_upper:
+                for o in range(nO): out[i, o] += upper_WT[h, o] * best
+            else: out[i, h] = best
     return out
 
 # %% ../../nbs/63_ml_parser_model.ipynb #29b3fec3
