@@ -15,3 +15,4 @@ import nlpnb.pipeline.tok2vec, nlpnb.pipeline.tagger, nlpnb.pipeline.morphologiz
 import nlpnb.pipeline.sentencizer, nlpnb.pipeline.entity_ruler, nlpnb.pipeline.lemmatizer, nlpnb.pipeline.textcat
 import nlpnb.pipeline.transition_parser  # parser, ner
 from .matcher import Matcher, PhraseMatcher
+from .viz import render, serve
