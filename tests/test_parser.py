@@ -118,7 +118,7 @@ def test_trained_parser_scores_and_beam_search(trained_parser):
     try: beam = nlp.evaluate(dev)
     finally: parser.cfg["beam_width"] = 1
     print(f"dev UAS greedy {greedy['dep_uas']:.3f}, beam 4 {beam['dep_uas']:.3f}")
-    assert abs(beam["dep_uas"] - greedy["dep_uas"]) < 0.03, (greedy["dep_uas"], beam["dep_uas"])
+    assert beam["dep_uas"] > greedy["dep_uas"] - 0.02, (greedy["dep_uas"], beam["dep_uas"])   # a beam finds likelier parses
 
 
 def test_nonprojective_gold_trees_are_learned_through_projectivization(trained_parser):
