@@ -13,7 +13,8 @@ from .config import ConfigError
 from .default_config import CONFIG_SECTION_ORDER
 
 # %% auto #0
-__all__ = ['LISTENER', 'TEMPLATE_MODELS', 'shared_tok2vec_model', 'init_config', 'available_components', 'init_config_cli']
+__all__ = ['LISTENER', 'TEMPLATE_MODELS', 'shared_tok2vec_model', 'init_config', 'base_config', 'available_components',
+           'init_config_cli']
 
 # %% ../nbs/27_init_config.ipynb #1cbc013f
 def shared_tok2vec_model(optimize: str = "efficiency", gpu: bool = False) -> Dict[str, Any]:
@@ -44,6 +45,11 @@ def _component_block(factory: str) -> Dict[str, Any]:
 def init_config(lang: str = "en", pipeline: List[str] = (), *, optimize: str = "efficiency", gpu: bool = False,
                 pretraining: bool = False) -> Config:
     "A complete training config for `lang` and the components `pipeline`."
+    return fill_config(base_config(lang, pipeline, optimize=optimize, gpu=gpu, pretraining=pretraining))
+
+def base_config(lang: str = "en", pipeline: List[str] = (), *, optimize: str = "efficiency", gpu: bool = False,
+                pretraining: bool = False) -> Config:
+    "The partial config `init_config` fills: `[paths]`, `[nlp]` and `[components]` (what `init fill-config` completes)."
     from nlpnb.language import Language, get_lang_class
     import nlpnb  # registers every built-in factory and architecture
     if optimize not in ("efficiency", "accuracy"): raise ConfigError(f"--optimize must be 'efficiency' or 'accuracy', got {optimize!r}")
@@ -60,8 +66,7 @@ def init_config(lang: str = "en", pipeline: List[str] = (), *, optimize: str = "
     if "tok2vec" in names: components = {"tok2vec": {"factory": "tok2vec", "model": shared_tok2vec_model(optimize, gpu)}, **components}
     base = Config({"paths": {"train": None, "dev": None}, "nlp": {"lang": lang, "pipeline": names},
                    "components": components}, section_order=CONFIG_SECTION_ORDER)
-    base = Config().from_str(base.to_str(), interpolate=False)
-    return fill_config(base)
+    return Config().from_str(base.to_str(), interpolate=False)
 
 def available_components() -> List[str]:
     "Factories `init config` can put in a pipeline (every registered one but the examples' throwaways)."
