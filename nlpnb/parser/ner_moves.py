@@ -9,7 +9,7 @@ from collections import Counter
 from typing import Dict, Iterable, List, Optional, Sequence
 import numpy as np
 from numba import njit
-from ..symbols import ENT_IOB, ENT_TYPE, ENT_KB_ID, ENT_ID, ORTH
+from ..symbols import ENT_IOB, ENT_TYPE, ENT_KB_ID, ENT_ID
 from ..strings import StringStore
 from ..tokens.doc import Doc
 from fastcore.basics import patch
@@ -453,9 +453,9 @@ def gold(self: BiluoPushDown, examples: Sequence, S: States) -> Gold:
         d = int(S.doc_index[i])
         if d not in cache:
             eg = examples[d]
-            x, y = eg.predicted._cols[ORTH], eg.reference._cols[ORTH]
-            if len(x) == len(y) and np.array_equal(x, y):  # same tokens: the alignment is the identity
-                cache[d] = _tags_same_tokens(eg.reference, label_ids) if eg.reference.has_annotation(ENT_IOB) else np.full(len(x), -1, np.int32)
+            if eg.same_tokens:  # the alignment is the identity: read the tags straight from the ENT columns
+                cache[d] = (_tags_same_tokens(eg.reference, label_ids) if eg.reference.has_annotation(ENT_IOB)
+                            else np.full(len(eg.predicted), -1, np.int32))
             else:
                 cache[d] = np.array([_tag_to_move(t, self._ids) for t in eg.get_aligned_ner()], np.int32)
         o, n = int(S.offset[i]), int(S.length[i])

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/64_transition_parser.ipynb #89cae376
 from __future__ import annotations
-import random, warnings
+import copy, random, warnings
 from itertools import islice
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
@@ -15,8 +15,10 @@ from numba import njit
 from thinc.api import Model, Optimizer, set_dropout_rate
 from ..language import Language
 from .base import TrainablePipe
-from .tagger import check_get_examples, model_config
-from ..ml.parser_model import beam_parse, beam_search, get_seen, greedy_parse, set_seen
+from .tagger import check_get_examples
+from .tok2vec import DEFAULT_TOK2VEC_MODEL
+from ..ml.listener import listener_nodes
+from ..ml.parser_model import _log_softmax, beam_parse, beam_search, get_seen, greedy_parse, set_seen
 from ..parser.arc_eager import ArcEager
 from ..parser.ner_moves import BiluoPushDown
 from ..parser.state import Gold, States, concat, concat_gold, take, take_gold
@@ -25,44 +27,23 @@ from ..training.example import Example
 import nlpnb.ml.parser_model, nlpnb.ml.tok2vec, nlpnb.scorer  # registers the architectures and scorers the defaults name
 
 # %% auto #0
-__all__ = ['DEFAULT_PARSER_MODEL', 'DEFAULT_NER_MODEL', 'gold_softmax_grad', 'oracle_pieces', 'TransitionParser', 'copy_model',
-           'Parser', 'EntityRecognizer', 'make_parser', 'make_ner']
+__all__ = ['DEFAULT_PARSER_MODEL', 'DEFAULT_NER_MODEL', 'gold_softmax_grad', 'move_table', 'oracle_pieces', 'TransitionParser',
+           'replay', 'copy_model', 'Parser', 'EntityRecognizer', 'make_parser', 'make_ner']
 
 # %% ../../nbs/64_transition_parser.ipynb #171ddfd9
-def _default_model(state_type: str) -> str:
-    return f"""
-[model]
-@architectures = "nlpnb.TransitionBasedParser.v1"
-state_type = "{state_type}"
-extra_state_tokens = false
-hidden_width = 64
-maxout_pieces = 2
-use_upper = true
-nO = null
-
-[model.tok2vec]
-@architectures = "nlpnb.HashEmbedCNN.v1"
-pretrained_vectors = null
-width = 96
-depth = 4
-embed_size = 2000
-window_size = 1
-maxout_pieces = 3
-subword_features = true
-"""
+def _default_model(state_type: str) -> Dict[str, Any]:
+    "The `[model]` block: spaCy's parser settings over the `tok2vec` component's default embedding (one definition)."
+    return {"@architectures": "nlpnb.TransitionBasedParser.v1", "state_type": state_type, "extra_state_tokens": False,
+            "hidden_width": 64, "maxout_pieces": 2, "use_upper": True, "nO": None,
+            "tok2vec": copy.deepcopy(DEFAULT_TOK2VEC_MODEL)}
 
 DEFAULT_PARSER_MODEL = _default_model("parser")
 DEFAULT_NER_MODEL = _default_model("ner")
 
 # %% ../../nbs/64_transition_parser.ipynb #fb0c0cd3
 def _masked_softmax(scores: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    "Row-wise softmax of `scores` over the entries where `mask` is true (0 elsewhere)."
-    s = np.where(mask, scores.astype(np.float64), -np.inf)
-    top = s.max(axis=1, keepdims=True)
-    top[~np.isfinite(top)] = 0.0
-    e = np.exp(s - top) * mask
-    total = e.sum(axis=1, keepdims=True)
-    return e / np.where(total > 0, total, 1.0)
+    "Row-wise softmax of `scores` over the entries where `mask` is true (0 elsewhere; rows need one true entry)."
+    return np.exp(_log_softmax(scores, mask))
 
 @njit(cache=True, nogil=True)
 def _gold_grad_kernel(scores, valid, costs, d, best):
@@ -93,20 +74,23 @@ def gold_softmax_grad(scores: np.ndarray, valid: np.ndarray, costs: np.ndarray) 
     return d, best
 
 # %% ../../nbs/64_transition_parser.ipynb #394f3e0f
+def move_table(seqs: Sequence[np.ndarray]) -> np.ndarray:
+    "Move sequences as one (n_seqs, longest) int32 table, padded with -1 (no move)."
+    table = np.full((len(seqs), max((len(q) for q in seqs), default=0)), -1, np.int32)
+    for i, q in enumerate(seqs): table[i, :len(q)] = q
+    return table
+
 def oracle_pieces(moves, S: States, G: Gold, every: int) -> Tuple[States, Gold]:
     "Copies of the states of `S` at every `every`-th move of their oracle sequences, and their gold."
     every = max(1, int(every))
-    seqs = moves.oracle_actions(S, G)
+    table = move_table(moves.oracle_actions(S, G))
     R = take(S, np.arange(len(S.offset)))
-    n_steps = max((len(s) for s in seqs), default=0)
     parts, golds = [], []
-    actions = np.full(len(seqs), -1, np.int32)
-    for t in range(n_steps):
+    for t in range(table.shape[1]):
         if t % every == 0:
             idx = np.flatnonzero(~moves.is_final(R))
             if len(idx): parts.append(take(R, idx)); golds.append(take_gold(G, R, idx))
-        for i, seq in enumerate(seqs): actions[i] = seq[t] if t < len(seq) else -1
-        moves.apply(R, actions)
+        moves.apply(R, np.ascontiguousarray(table[:, t]))
     return concat(parts), concat_gold(golds)
 
 # %% ../../nbs/64_transition_parser.ipynb #f8df15e1
@@ -198,16 +182,23 @@ def set_annotations(self: TransitionParser, docs: Sequence[Doc], states: States)
     self.moves.set_annotations(states, list(docs))
 
 # %% ../../nbs/64_transition_parser.ipynb #8d1b19c0
+def replay(moves, S: States, steps: List) -> Iterable[Tuple[States, np.ndarray, Any, np.ndarray]]:
+    "Walk the model's `steps` again on a copy of `S`: `(R, active, scores, actions)`, R as it was when scored."
+    R = take(S, np.arange(len(S.offset)))
+    full = np.full(len(S.offset), -1, np.int32)
+    for active, scores, actions in steps:
+        yield R, active, scores, actions
+        full[:] = -1; full[active] = actions
+        moves.apply(R, full)
+
 @patch
 def _replay_grads(self: TransitionParser, S: States, G: Gold, steps: List) -> Tuple[List[np.ndarray], float]:
     "Per model step, `gold_softmax_grad` of the scores at the states the model's own moves led to."
-    R = take(S, np.arange(len(S.offset)))
     n = self.moves.n_moves
-    valid, costs = np.zeros((len(R.offset), n), bool), np.zeros((len(R.offset), n), np.float32)
-    full = np.full(len(R.offset), -1, np.int32)
+    valid, costs = np.zeros((len(S.offset), n), bool), np.zeros((len(S.offset), n), np.float32)
     seen = get_seen(self.model)
     grads, loss = [], 0.0
-    for active, scores, actions in steps:
+    for R, active, scores, actions in replay(self.moves, S, steps):
         self.moves.valid(R, valid); self.moves.costs(R, G, costs)
         scores = self.model.ops.to_numpy(scores)
         d, best = gold_softmax_grad(scores, valid[active], costs[active])
@@ -215,8 +206,6 @@ def _replay_grads(self: TransitionParser, S: States, G: Gold, steps: List) -> Tu
         seen |= best[informative].any(axis=0)
         grads.append(d)
         loss += float((d ** 2).sum())
-        full[:] = -1; full[active] = actions
-        self.moves.apply(R, full)
     set_seen(self.model, seen)
     return grads, loss
 
@@ -268,23 +257,19 @@ def _beam_update(self: TransitionParser, docs: List[Doc], S0: States, G0: Gold, 
     starts = np.concatenate([group[keep], np.arange(len(gold))]).astype(np.int64)
     cands = [hists[i] for i in keep] + gold
     S, G = take(S0, starts), take_gold(G0, S0, starts)
-    T = max((len(c) for c in cands), default=0)
-    follow = [np.array([c[t] if t < len(c) else -1 for c in cands], np.int32) for t in range(T)]
+    table = move_table(cands)
+    follow = [np.ascontiguousarray(table[:, t]) for t in range(table.shape[1])]
     (_, steps), backprop = self.model.begin_update((docs, self.moves, S, follow))
-    R = take(S, np.arange(len(starts)))
-    total, cost = np.zeros(len(starts)), np.zeros(len(starts))
     n = len(starts)
+    total, cost, probs = np.zeros(n), np.zeros(n), []
     costs, valid = np.zeros((n, self.moves.n_moves), np.float32), np.zeros((n, self.moves.n_moves), bool)
-    full, probs = np.full(n, -1, np.int32), []
-    for active, scores, actions in steps:   # a sequence's score: the sum of its moves' log-probabilities
+    for R, active, scores, actions in replay(self.moves, S, steps):   # a sequence's score: its moves' log-probabilities
         self.moves.costs(R, G, costs); self.moves.valid(R, valid)
         prob = _masked_softmax(self.model.ops.to_numpy(scores), valid[active])
         rows, acts = np.flatnonzero(actions >= 0), actions[actions >= 0]
         total[active[rows]] += np.log(np.maximum(prob[rows, acts], 1e-30))
         cost[active[rows]] += costs[active[rows], acts]
         probs.append(prob)
-        full[:] = -1; full[active] = actions
-        self.moves.apply(R, full)
     least = np.full(len(gold), np.inf); np.minimum.at(least, starts, cost)
     best = cost <= least[starts]
     p, q = _group_softmax(total, starts, np.ones(n, bool)), _group_softmax(total, starts, best)
@@ -314,15 +299,11 @@ def _learn_from_teacher(self: TransitionParser, teacher: Model, examples: Iterab
     (_, steps), backprop = self.model.begin_update((docs, self.moves, S0, None))
     _, teacher_steps = teacher.predict((docs, self.moves, S0, [actions for _, _, actions in steps]))
     d_steps, loss, valid = [], 0.0, np.zeros((len(S0.offset), self.moves.n_moves), bool)
-    R = take(S0, np.arange(len(S0.offset)))
-    full = np.full(len(S0.offset), -1, np.int32)
-    for (active, s, actions), (_, t, _) in zip(steps, teacher_steps):
+    for (R, active, s, actions), (_, t, _) in zip(replay(self.moves, S0, steps), teacher_steps):
         self.moves.valid(R, valid)
         s, t = self.model.ops.to_numpy(s), self.model.ops.to_numpy(t)
         d = (_masked_softmax(s, valid[active]) - _masked_softmax(t, valid[active])).astype(s.dtype)
         d_steps.append(self.model.ops.asarray(d)); loss += float((d ** 2).sum())
-        full[:] = -1; full[active] = actions
-        self.moves.apply(R, full)
     backprop(d_steps)
     if sgd is not None: self.finish_update(sgd)
     losses[self.name] += loss
@@ -335,7 +316,7 @@ def copy_model(model: Model) -> Model:
         ref = model.get_ref(name) if model.has_ref(name) else None
         if ref is not None: copied.set_ref(name, copied.layers[model.layers.index(ref)])
     tok2vec = model.get_ref("tok2vec")
-    if any(hasattr(node, "upstream_name") for node in tok2vec.walk()):   # wired to a tok2vec component
+    if listener_nodes(tok2vec):   # wired to a tok2vec component
         copied.layers[copied.layers.index(copied.get_ref("tok2vec"))] = tok2vec
         copied.set_ref("tok2vec", tok2vec)
     return copied
@@ -413,7 +394,7 @@ def _warn_beam_update(name: str, beam_width: int, beam_update_prob: float) -> No
 @Language.factory("parser", assigns=["token.dep", "token.head", "token.is_sent_start", "doc.sents"],
                   default_config={"moves": None, "update_with_oracle_cut_size": 100, "learn_tokens": False,
                                   "min_action_freq": 30, "beam_width": 1, "beam_density": 0.0, "beam_update_prob": 0.0,
-                                  "model": model_config(DEFAULT_PARSER_MODEL),
+                                  "model": DEFAULT_PARSER_MODEL,
                                   "scorer": {"@scorers": "nlpnb.parser_scorer.v1"}},
                   default_score_weights={"dep_uas": 0.5, "dep_las": 0.5, "dep_las_per_type": None, "sents_p": None,
                                          "sents_r": None, "sents_f": 0.0})
@@ -432,7 +413,7 @@ def make_parser(nlp: Language, name: str, model: Model, moves: Optional[Any], up
 @Language.factory("ner", assigns=["doc.ents", "token.ent_iob", "token.ent_type"],
                   default_config={"moves": None, "update_with_oracle_cut_size": 100, "incorrect_spans_key": None,
                                   "beam_width": 1, "beam_density": 0.0, "beam_update_prob": 0.0,
-                                  "model": model_config(DEFAULT_NER_MODEL),
+                                  "model": DEFAULT_NER_MODEL,
                                   "scorer": {"@scorers": "nlpnb.ner_scorer.v1"}},
                   default_score_weights={"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None})
 def make_ner(nlp: Language, name: str, model: Model, moves: Optional[Any], update_with_oracle_cut_size: int,
