@@ -16,3 +16,4 @@ import nlpnb.pipeline.sentencizer, nlpnb.pipeline.entity_ruler, nlpnb.pipeline.l
 import nlpnb.pipeline.transition_parser  # parser, ner
 from .matcher import Matcher, PhraseMatcher
 from .viz import render, serve
+from .training.monitor import train

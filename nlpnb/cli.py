@@ -76,7 +76,7 @@ def _one_line(e: BaseException) -> str:
     msg = " ".join(str(e).split()) or type(e).__name__
     return msg if isinstance(e, (ValueError, OSError, CLIError)) else f"{type(e).__name__}: {msg}"
 
-COMMAND_MODULES = ["nlpnb.cli_config", "nlpnb.debug_data", "nlpnb.cli_train", "nlpnb.init_config", "nlpnb.viz"]
+COMMAND_MODULES = ["nlpnb.cli_config", "nlpnb.debug_data", "nlpnb.cli_train", "nlpnb.init_config", "nlpnb.viz", "nlpnb.training.report"]
 "Modules whose import registers more commands (each imports `command` from here)."
 
 def _parse(parser: argparse.ArgumentParser, argv: Optional[Sequence[str]]) -> argparse.Namespace:

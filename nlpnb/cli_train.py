@@ -37,6 +37,7 @@ def train_cli(args: argparse.Namespace) -> int:
     if args.output:
         print(styled("✔", "green", sys.stderr) + f" Saved pipeline to output directory {Path(args.output) / 'model-last'}"
               + (f" (best: {best})" if best else ""), file=sys.stderr)
+        if (Path(args.output) / "report.html").exists(): _info(f"Training report: {Path(args.output) / 'report.html'}")
     return 0
 
 # %% ../nbs/26_cli_train.ipynb #63d8fb47

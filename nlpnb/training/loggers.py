@@ -13,7 +13,7 @@ LogStep = Callable[[Optional[Dict[str, Any]]], None]
 Finalize = Callable[[], None]
 
 # %% auto #0
-__all__ = ['LogStep', 'Finalize', 'console_logger', 'jsonl_logger']
+__all__ = ['LogStep', 'Finalize', 'RECORD_KEYS', 'console_logger', 'log_record', 'jsonl_logger']
 
 # %% ../../nbs/19_loggers.ipynb #38a225b1
 def _score_columns(nlp, score_weights: Dict[str, Optional[float]]) -> List[str]:
@@ -56,6 +56,16 @@ def console_logger(progress_bar: bool = False) -> Callable:
     return setup
 
 # %% ../../nbs/19_loggers.ipynb #82befbe8
+RECORD_KEYS = ("epoch", "step", "score", "other_scores", "losses", "score_weights", "seconds", "words")
+
+def log_record(info: Dict[str, Any]) -> Dict[str, Any]:
+    "The JSON-ready record of an evaluation's `info` (what `JSONLLogger` writes and the training report reads)."
+    record = {k: info[k] for k in RECORD_KEYS if k in info}
+    if "losses" in record: record["losses"] = {k: float(v) for k, v in record["losses"].items()}
+    record["time"] = time.time()
+    return record
+
+# %% ../../nbs/19_loggers.ipynb #7cc00a38
 @registry.loggers("nlpnb.JSONLLogger.v1")
 def jsonl_logger(path: str, also_console: bool = True) -> Callable:
     "A logger that appends each evaluation's info as a JSON line to `path` (and prints the console table)."
@@ -68,9 +78,7 @@ def jsonl_logger(path: str, also_console: bool = True) -> Callable:
         def log_step(info: Optional[Dict[str, Any]]) -> None:
             console_step(info)
             if info is None: return
-            record = {k: info[k] for k in ("epoch", "step", "score", "other_scores", "losses", "seconds", "words") if k in info}
-            record["time"] = time.time()
-            f.write(json.dumps(record, default=float) + "\n"); f.flush()
+            f.write(json.dumps(log_record(info), default=float) + "\n"); f.flush()
         def finalize() -> None:
             console_finalize(); f.close()
         return log_step, finalize

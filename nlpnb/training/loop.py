@@ -13,6 +13,8 @@ from ..config import ConfigError, all_problems
 from ..language import Language
 from ..registry import registry
 from .corpus import resolve_dot_names
+from .loggers import log_record
+from .report import write_report
 from .example import Example
 
 # %% auto #0
@@ -130,7 +132,7 @@ def train_while_improving(nlp: Language, optimizer: Optimizer, batches: Iterable
         else: score, other_scores, is_best = None, None, None
         words_seen += sum(len(eg) for eg in batch)
         info = {"epoch": epoch, "step": step, "score": score, "other_scores": other_scores, "losses": losses,
-                "checkpoints": results, "seconds": int(time.perf_counter() - start), "words": words_seen}
+                "checkpoints": results, "seconds": round(time.perf_counter() - start, 3), "words": words_seen}
         yield batch, info, is_best
         if is_best is not None: losses = {}
         best_step = -max((s, -st) for s, st in results)[1] if results else 0
@@ -143,7 +145,7 @@ def save_pipeline(nlp: Language, path: Path, optimizer: Optimizer, before_to_dis
         (before_to_disk(nlp) if before_to_disk else nlp).to_disk(path)
 
 def train(nlp: Language, output_path: Optional[Union[str, Path]] = None, *, stdout: IO = None, stderr: IO = None,
-          should_stop: Callable[[], bool] = lambda: False) -> Tuple[Language, Optional[Path]]:
+          should_stop: Callable[[], bool] = lambda: False, logger: Optional[Callable] = None) -> Tuple[Language, Optional[Path]]:
     "Train an initialized pipeline as its config says; returns it and the path of model-best (if saved)."
     stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
     config = nlp.config.interpolate()
@@ -151,7 +153,9 @@ def train(nlp: Language, output_path: Optional[Union[str, Path]] = None, *, stdo
     train_corpus, dev_corpus = resolve_dot_names(config, [config["training"]["train_corpus"], config["training"]["dev_corpus"]])
     optimizer = getattr(nlp, "_optimizer", None) or nlp.create_optimizer()
     weights = nlp.score_weights
-    log_step, finalize = T["logger"](nlp, stdout, stderr)
+    log_step, finalize = (logger or T["logger"])(nlp, stdout, stderr)
+    logger_stop = getattr(log_step, "should_stop", None)
+    stop = (lambda: should_stop() or logger_stop()) if logger_stop else should_stop
     frozen = list(T["frozen_components"])
     batches = create_train_batches(nlp, train_corpus, T["batcher"], T["max_epochs"])
     evaluate = create_evaluation_callback(nlp, dev_corpus, weights)
@@ -160,10 +164,11 @@ def train(nlp: Language, output_path: Optional[Union[str, Path]] = None, *, stdo
     loop = train_while_improving(nlp, optimizer, batches, evaluate, dropout=T["dropout"], eval_frequency=T["eval_frequency"],
                                  accumulate_gradient=T["accumulate_gradient"], patience=T["patience"], max_steps=T["max_steps"],
                                  exclude=frozen, annotating_components=list(T["annotating_components"]),
-                                 before_update=T["before_update"], should_stop=should_stop)
-    saved_best, unsaved = False, False
+                                 before_update=T["before_update"], should_stop=stop)
+    saved_best, unsaved, records = False, False, []
     try:
         for batch, info, is_best in loop:
+            if is_best is not None: records.append(log_record({**info, "score_weights": weights}))
             log_step({**info, "score_weights": weights} if is_best is not None else None)
             unsaved = is_best is None
             if is_best is not None and output_path is not None:
@@ -175,4 +180,5 @@ def train(nlp: Language, output_path: Optional[Union[str, Path]] = None, *, stdo
         print("Interrupted: model-last and model-best hold the last evaluation.", file=stderr)
     finally:
         finalize()
+        if records and output_path is not None: write_report(records, output_path / "report.html")
     return nlp, best_path if saved_best else None
