@@ -51,7 +51,7 @@ def render_dep_svg(sent: Span, options: Optional[Dict[str, Any]] = None, svg_id:
     words = [(t.text, t.tag_ or t.pos_) for t in sent]
     arcs = parse_arcs(sent)
     top = max((a["level"] for a in arcs), default=0)
-    y = o["offset_x"] + top * o["level_height"]                       # the baseline of the arcs
+    y = o["offset_x"] + (3 * top * o["level_height"]) // 4           # the baseline: the top arc peaks at 3/4 of its level
     width = o["offset_x"] * 2 + max(len(words), 1) * o["distance"]
     height = y + o["word_spacing"] * 2 + 20
     x = lambda i: o["offset_x"] + i * o["distance"] + o["distance"] // 2
@@ -64,7 +64,9 @@ def render_dep_svg(sent: Span, options: Optional[Dict[str, Any]] = None, svg_id:
                      + (f'<tspan class="nlpnb-tag" x="{x(i)}" dy="2em" fill="currentColor">{_esc(tag)}</tspan>'
                         if o["show_tags"] and tag else "") + "</text>")
     for k, a in enumerate(arcs):
-        x1, x2 = x(a["start"]) + o["arrow_spacing"] // 2, x(a["end"]) - o["arrow_spacing"] // 2
+        # arcs meeting at a word land apart, and don't cross there: the lower the arc, the further from the word's centre
+        shift = min(o["arrow_spacing"] // 2 + 5 * (top - a["level"]), o["distance"] // 4)
+        x1, x2 = x(a["start"]) + shift, x(a["end"]) - shift
         y_top = y - a["level"] * o["level_height"]
         end_x = x1 if a["dir"] == "left" else x2                     # the arrowhead points at the dependent
         w = o["arrow_width"]
@@ -73,7 +75,8 @@ def render_dep_svg(sent: Span, options: Optional[Dict[str, Any]] = None, svg_id:
                      f'<path d="M{x1},{y} C{x1},{y_top} {x2},{y_top} {x2},{y}" fill="none" stroke="currentColor" '
                      f'stroke-width="{o["arrow_stroke"]}px"/>'
                      f'<text class="nlpnb-label" x="{(x1 + x2) // 2}" y="{y_top + (y - y_top) // 4 - 4}" '
-                     f'text-anchor="middle" font-size="0.8em" fill="currentColor">{_esc(a["label"])}</text>'
+                     f'text-anchor="middle" font-size="0.8em" fill="currentColor" stroke="{o["bg"]}" stroke-width="4" '
+                     f'paint-order="stroke">{_esc(a["label"])}</text>'
                      f'<path d="{head}" fill="currentColor"/></g>')
     parts.append("</svg>")
     return "".join(parts)
@@ -131,10 +134,13 @@ def render_spans_html(doc: Doc, options: Optional[Dict[str, Any]] = None) -> str
             span = next((s for s, row in zip(spans, rows) if row == r and s.start <= tok.i < s.end), None)
             if span is None: bars.append('<div style="height: 1.1em"></div>'); continue
             color = label_color(span.label_, o.get("colors"))
-            label = (f'<span class="nlpnb-label" style="font-size: 0.65em; font-weight: bold">{_esc(span.label_)}</span>'
+            # the label floats over the bar, so it doesn't widen its token; a bar that goes on covers the gap to the next token
+            label = (f'<span class="nlpnb-label" style="position: absolute; left: 0.2em; top: 0; font-size: 0.65em; '
+                     f'font-weight: bold; line-height: 1.7; white-space: nowrap; z-index: 1">{_esc(span.label_)}</span>'
                      if tok.i == span.start else "")
-            bars.append(f'<div class="nlpnb-span" style="background: {color}; height: 1.1em; padding-left: 0.2em">{label}</div>')
-        cells.append(f'<span class="nlpnb-token" style="display: inline-block; vertical-align: top; margin-right: 0.3em">'
+            gap = "margin-right: -0.3em; " if tok.i + 1 < span.end else ""
+            bars.append(f'<div class="nlpnb-span" style="background: {color}; height: 1.1em; position: relative; {gap}">{label}</div>')
+        cells.append(f'<span class="nlpnb-token" style="display: inline-block; vertical-align: top; padding-right: 0.3em">'
                      f'{_esc(tok.text)}{"".join(bars)}</span>')
     return f'<div class="nlpnb-spans" style="line-height: 1.4; direction: ltr">{"".join(cells)}</div>'
 

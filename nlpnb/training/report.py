@@ -54,12 +54,12 @@ def line_chart(series: Dict[str, Sequence[Tuple[float, float]]], *, title: str =
            f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
            f'<text x="{left}" y="14" font-size="13" font-weight="bold" fill="#222">{_esc(title)}</text>']
     for t in yt:
-        out.append(f'<line x1="{left}" x2="{left + pw}" y1="{Y(t):.1f}" y2="{Y(t):.1f}" stroke="#e5e5e5"/>'
+        out.append(f'<line x1="{left}" x2="{left + pw}" y1="{Y(t):.1f}" y2="{Y(t):.1f}" stroke="#e5e5e5" shape-rendering="crispEdges"/>'
                    f'<text x="{left - 6}" y="{Y(t) + 4:.1f}" text-anchor="end" fill="#555">{_fmt_tick(t)}</text>')
     for t in xt:
         out.append(f'<text x="{X(t):.1f}" y="{top + ph + 16}" text-anchor="middle" fill="#555">{_fmt_tick(t)}</text>')
-    out.append(f'<line x1="{left}" x2="{left}" y1="{top}" y2="{top + ph}" stroke="#888"/>'
-               f'<line x1="{left}" x2="{left + pw}" y1="{top + ph}" y2="{top + ph}" stroke="#888"/>'
+    out.append(f'<line x1="{left}" x2="{left}" y1="{top}" y2="{top + ph}" stroke="#888" shape-rendering="crispEdges"/>'
+               f'<line x1="{left}" x2="{left + pw}" y1="{top + ph}" y2="{top + ph}" stroke="#888" shape-rendering="crispEdges"/>'
                f'<text x="{left + pw / 2:.1f}" y="{height - 4}" text-anchor="middle" fill="#555">step</text>')
     if y_label:
         out.append(f'<text transform="translate(12 {top + ph / 2:.1f}) rotate(-90)" text-anchor="middle" fill="#555">{_esc(y_label)}</text>')
@@ -89,7 +89,7 @@ def words_per_second(records: Sequence[Record]) -> List[Tuple[int, float]]:
     "(step, training words per second since the previous evaluation) for each record with timing."
     out, prev_words, prev_seconds = [], 0, 0.0
     for r in records:
-        seconds = float(r.get("seconds_exact", r.get("seconds", 0)) or 0)
+        seconds = float(r.get("seconds", 0) or 0)
         if r.get("words") is not None and seconds > prev_seconds:
             out.append((r["step"], (r["words"] - prev_words) / (seconds - prev_seconds)))
         prev_words, prev_seconds = r.get("words", prev_words), seconds
@@ -101,14 +101,15 @@ def best_record(records: Sequence[Record]) -> Optional[Record]:
     return max(scored, key=lambda r: (r["score"], -r["step"])) if scored else None
 
 def charts(records: Sequence[Record], width: int = 460, height: int = 260) -> List[str]:
-    "SVG line charts of `records`: losses per component, each score (in %), and training words per second."
+    "SVG line charts of `records`: losses per component, each score and the weighted SCORE (in %), and words per second."
     if not records: return []
     names = list(dict.fromkeys(n for r in records for n in (r.get("losses") or {})))
     keys = score_keys(records[-1])
     losses = {n: [(r["step"], float(r["losses"][n])) for r in records if n in (r.get("losses") or {})] for n in names}
     scores = {k: [(r["step"], 100 * float(r["other_scores"][k])) for r in records
                   if isinstance((r.get("other_scores") or {}).get(k), (int, float))] for k in keys}
-    scores["SCORE"] = [(r["step"], 100 * float(r["score"])) for r in records if r.get("score") is not None]
+    if len(keys) > 1:   # with one score, the weighted SCORE is that score: a second line would only hide the first
+        scores["SCORE"] = [(r["step"], 100 * float(r["score"])) for r in records if r.get("score") is not None]
     out = [line_chart(losses, title="Loss per component", y_label="loss", width=width, height=height),
            line_chart(scores, title="Scores on the dev set", y_label="%", width=width, height=height, y_range=(0, 100))]
     wps = words_per_second(records)
@@ -155,7 +156,7 @@ def summary(records: Sequence[Record]) -> Dict[str, Any]:
     "Headline numbers of a run: evaluations, last step and epoch, words, seconds, best score and its step."
     if not records: return {"evaluations": 0}
     last, best = records[-1], best_record(records)
-    seconds = float(last.get("seconds_exact", last.get("seconds", 0)) or 0)
+    seconds = float(last.get("seconds", 0) or 0)
     return {"evaluations": len(records), "step": last.get("step"), "epoch": last.get("epoch"), "words": last.get("words"),
             "seconds": seconds, "words_per_second": (last.get("words") or 0) / seconds if seconds else None,
             "best_score": best["score"] if best else None, "best_step": best["step"] if best else None,
