@@ -1,32 +1,47 @@
-"""Dependency parser and entity recognizer, nlpnb against spaCy: tagger + parser on UD English EWT, ner on WikiANN.
+"""Trained pipelines, nlpnb against spaCy: tagger + parser and tagger + morphologizer + senter on UD English EWT,
+ner on WikiANN, textcat on SST-2.
 
     .venv/bin/python benchmarks/bench_parser.py [--spacy-python benchmarks/.venv/bin/python] [--epochs 3]
         [--batch-words 500] [--threads 1] [--n-train N] [--n-dev N] [--tasks parser,ner] [--only nlpnb|spacy]
+    .venv/bin/python benchmarks/bench_parser.py --tasks tagging,textcat [...]
 
-A long run (minutes; not a test). Two pipelines are trained, each by both libraries in the same run, on the same data,
-epochs, batches and threads:
+A long run (minutes; not a test). Up to four pipelines are trained, each by both libraries in the same run, on the same
+data, epochs, batches and threads (`--tasks`, default parser,ner):
 
 - `parser` task: tok2vec + tagger + parser, the tagger and parser reading one shared tok2vec through listeners, trained
   on ../shared/data/ud_en_ewt/en_ewt-ud-train.conllu (XPOS tags, heads, dependency labels; one sentence per Doc) and
   scored on en_ewt-ud-dev.conllu: tag_acc, dep_uas, dep_las, sents_f.
 - `ner` task: tok2vec + ner (again through a listener), trained on ../shared/data/wikiann_en/train.iob and scored on
   dev.iob (IOB2 tags PER/ORG/LOC; one sentence per Doc): ents_f (and ents_p, ents_r).
+- `tagging` task: tok2vec + tagger + morphologizer + senter, all three reading one shared tok2vec through listeners,
+  trained on EWT train (XPOS tags, UPOS `pos`, FEATS `morphs`, sentence starts) and scored on EWT dev: tag_acc,
+  pos_acc, morph_acc (the morphologizer predicts POS and FEATS jointly), sents_f. For this task the sentences are
+  grouped in file order into Docs of `GROUP` (10) consecutive sentences, so that the senter has real boundaries to
+  find (`--n-train`/`--n-dev` still count sentences).
+- `textcat` task: a tok2vec-free `textcat` (bag of words, exclusive classes POSITIVE/NEGATIVE), trained on
+  ../shared/data/sst2/train.tsv and scored on dev.tsv (one phrase per Doc, tokenized once here by nlpnb's English
+  tokenizer): cats_score (macro F) and cats_macro_auc.
 
 Each pipeline is the library's own `init config --optimize efficiency` for those components: spaCy's from
 `spacy.cli.init_config.init_config(lang="en", pipeline=[...], optimize="efficiency")` (what `spacy init config` writes),
 nlpnb's from `nlpnb.init_config.init_config(lang="en", pipeline=[...], optimize="efficiency")`. That is a
 MultiHashEmbed (NORM, PREFIX, SUFFIX, SHAPE; 5000/1000/2500/2500 rows) + MaxoutWindowEncoder (width 96, depth 4,
 window 1, 3 pieces) tok2vec; `TransitionBasedParser` models with hidden_width 128, maxout_pieces 3 (parser) and
-hidden_width 64, maxout_pieces 2 (ner), use_upper true; the tagger's label_smoothing is set to 0.05 (spaCy's
-init-config value) on both sides. The script prints every component setting in which the two resolved configs still
-differ, so a mismatch can't go unnoticed.
+hidden_width 64, maxout_pieces 2 (ner), use_upper true; the tagger's and morphologizer's label_smoothing is set to
+0.05 (spaCy's init-config value) on both sides. Where the two init configs differ in shape, `SHAPES` gives both the
+same one, built from each library's own blocks: spaCy's init config gives the senter its own small HashEmbedCNN
+(senter is not one of its template's listener components) while nlpnb's gives it a listener, so the senter reads the
+shared tok2vec through the library's own listener on both sides. The efficiency textcat is a tok2vec-free bag of
+words on both sides (nlpnb.TextCatBOW.v1, spacy.TextCatBOW.v3, the same settings).
+The script prints every component setting in which the two resolved configs still differ, so a mismatch can't go
+unnoticed.
 
 Training is each library's own `nlp.update` loop (not `train`): `nlp.initialize` over the training Examples, then
-`--epochs` passes over the sentences shuffled with the same seed on both sides, in batches that take sentences until
+`--epochs` passes over the training Docs shuffled with the same seed on both sides, in batches that take Docs until
 they hold at least `--batch-words` words, with dropout 0.1 and the same thinc Adam (learn rate 0.001, beta1 0.9,
 beta2 0.999, L2 weight decay 0.01, gradient clipping 1.0, no parameter averaging). The data are read once here, with
-nlpnb's CoNLL-U and IOB readers, and handed to both sides as JSON (words, spaces, tags, heads, deps; or words, spaces,
-IOB2 entity tags), so both build Docs with identical tokens.
+nlpnb's CoNLL-U and IOB readers and its English tokenizer, and handed to both sides as JSON (words, spaces and each
+task's `FIELDS`: Doc keyword arguments, or `cats`), so both build Docs with identical tokens.
 
 Each side runs in its own process (nlpnb with this interpreter, spaCy with `--spacy-python`; nlpnb never imports spaCy)
 with OMP/MKL/OPENBLAS/NUMBA threads set to `--threads`. Measured, for each task and library, with the ratio
@@ -36,28 +51,44 @@ nlpnb / spaCy:
   only (building Examples, batching and evaluation excluded); also `nlp.initialize` and first-update seconds;
 - inference words per second: `nlp.pipe` over fresh dev Docs (built from words and spaces, so no tokenizer) with
   batch_size 1000, best of 3 passes (the first pass is reported apart);
-- peak resident memory of the training process;
+- peak resident memory of the training process (VmHWM: a child's ru_maxrss would start at the driver's);
 - first-call latency: the trained pipeline is saved with `nlp.to_disk`, and a fresh process imports the library,
   loads it (`nlpnb.load` / `spacy.load`) and times the first `nlp(text)` on a dev sentence's text (tokenizer
   included), which for nlpnb includes Numba JIT compilation. That process runs twice with NUMBA_CACHE_DIR set to a new
   empty folder: the first run compiles everything ("cold"), the second reads Numba's on-disk cache ("cached"). Its
   import, load and second-call times and peak memory are reported too.
 
-Printed as a table per task; written to benchmarks/results/bench_parser.json. A run that is not complete (`--only`,
-a subset of `--tasks`, or a side that failed) writes bench_parser_ONLY.json / bench_parser_partial[_TASK].json instead,
+Printed as a table per task; written to benchmarks/results/bench_parser.json (tasks parser,ner) or
+bench_parser_tagging_textcat.json (tasks tagging,textcat). A run that is not complete (`--only`, another set of
+`--tasks`, or a side that failed) writes bench_parser_ONLY[_TASKS].json / bench_parser_partial[_TASKS].json instead,
 so it never overwrites a complete side-by-side result.
 """
-import argparse, importlib, json, os, random, resource, subprocess, sys, tempfile, time
+import argparse, copy, importlib, json, os, random, resource, subprocess, sys, tempfile, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
-EWT, WIKIANN = DATA / "ud_en_ewt", DATA / "wikiann_en"
+EWT, WIKIANN, SST2 = DATA / "ud_en_ewt", DATA / "wikiann_en", DATA / "sst2"
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
-PIPELINES = {"parser": ["tagger", "parser"], "ner": ["ner"]}
-SCORES = {"parser": ["tag_acc", "dep_uas", "dep_las", "sents_f"], "ner": ["ents_f", "ents_p", "ents_r"]}
+PIPELINES = {"parser": ["tagger", "parser"], "ner": ["ner"], "tagging": ["tagger", "morphologizer", "senter"],
+             "textcat": ["textcat"]}
+DESCRIPTIONS = {"parser": "tok2vec + tagger + parser (listeners) on UD English EWT",
+                "ner": "tok2vec + ner (listener) on WikiANN English",
+                "tagging": "tok2vec + tagger + morphologizer + senter (listeners) on UD English EWT",
+                "textcat": "textcat (bag of words, no tok2vec) on SST-2"}
+# a data row is [words, spaces, *FIELDS]: Doc keyword arguments, or "cats" ({label: 0/1}) set on the reference Doc
+FIELDS = {"parser": ["tags", "heads", "deps"], "ner": ["ents"], "tagging": ["tags", "pos", "morphs", "sent_starts"],
+          "textcat": ["cats"]}
+SCORES = {"parser": ["tag_acc", "dep_uas", "dep_las", "sents_f"], "ner": ["ents_f", "ents_p", "ents_r"],
+          "tagging": ["tag_acc", "pos_acc", "morph_acc", "sents_f"], "textcat": ["cats_score", "cats_macro_auc"]}
+EPOCH_SCORES = {"parser": ["dep_las"], "ner": ["ents_f"], "tagging": SCORES["tagging"], "textcat": ["cats_score"]}
+SUITES = (("parser", "ner"), ("tagging", "textcat"))  # task sets run together; the first is the default --tasks
+GROUP = {"tagging": 10}  # consecutive EWT sentences per Doc (one when not listed)
 # settings set explicitly on both sides (where the component has them), on top of each library's init config
-OVERRIDES = {"tagger": {"label_smoothing": 0.05}}
+OVERRIDES = {"tagger": {"label_smoothing": 0.05}, "morphologizer": {"label_smoothing": 0.05}}
+# shapes given to both sides where the init configs differ, built from each library's own blocks: `listen`, components
+# whose model reads the shared tok2vec through the config's own listener block
+SHAPES = {"tagging": {"listen": ["senter"]}}
 ADAM = dict(learn_rate=0.001, beta1=0.9, beta2=0.999, eps=1e-8, L2=0.01, L2_is_weight_decay=True, grad_clip=1.0,
             use_averages=False)
 
@@ -97,13 +128,41 @@ def _flat(node, prefix: str = "") -> dict:
         else: out[key] = v
     return out
 
+def peak_rss_mb() -> float:
+    "This process's peak resident memory in MB: Linux's VmHWM, which exec resets."
+    # ru_maxrss (the fallback) starts at the RSS of the parent that forked this process: here the driver, with all the data
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"): return int(line.split()[1]) / 1024
+    except OSError: pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+def _listener(block) -> bool:
+    return isinstance(block, dict) and str(block.get("@architectures", "")).endswith("Tok2VecListener.v1")
+
+def align_config(config, task: str) -> None:
+    "Give a library's own init `config` the `OVERRIDES` settings and the task's `SHAPES`, in place."
+    comps = config["components"]
+    for name, settings in OVERRIDES.items():
+        block = comps.get(name)
+        if block is not None:
+            for key, value in settings.items():
+                if key in block: block[key] = value
+    shape = SHAPES.get(task, {})
+    listener = next((b["model"]["tok2vec"] for b in comps.values()
+                     if isinstance(b.get("model"), dict) and _listener(b["model"].get("tok2vec"))), None)
+    for name in shape.get("listen", []):
+        if name in comps and listener is not None: comps[name]["model"]["tok2vec"] = copy.deepcopy(dict(listener))
+
 def make_doc(Doc, vocab, task: str, row, annotated: bool):
-    if task == "parser":
-        words, spaces, tags, heads, deps = row
-        if not annotated: return Doc(vocab, words=words, spaces=spaces)
-        return Doc(vocab, words=words, spaces=spaces, tags=tags, heads=heads, deps=deps)
-    words, spaces, ents = row
-    return Doc(vocab, words=words, spaces=spaces, ents=ents) if annotated else Doc(vocab, words=words, spaces=spaces)
+    "A Doc of a data row: words and spaces only, or (`annotated`) with the task's `FIELDS` as well."
+    words, spaces, *values = row
+    if not annotated: return Doc(vocab, words=words, spaces=spaces)
+    fields = dict(zip(FIELDS[task], values))
+    cats = fields.pop("cats", None)
+    doc = Doc(vocab, words=words, spaces=spaces, **fields)
+    if cats is not None: doc.cats = dict(cats)
+    return doc
 
 def word_batches(order, lengths, size: int):
     "Consecutive sentences of `order`, each batch closed once it holds at least `size` words."
@@ -120,11 +179,7 @@ def run_side(lib: str, task: str, data_path: str, out_path: str, model_dir: str,
     data = json.loads(Path(data_path).read_text())[task]
     fix_random_seed(0)
     config = make_config(PIPELINES[task])
-    for name, settings in OVERRIDES.items():
-        block = config["components"].get(name)
-        if block is not None:
-            for key, value in settings.items():
-                if key in block: block[key] = value
+    align_config(config, task)
     nlp = from_config(config)
     cfg = nlp.config
     try: cfg = cfg.interpolate()
@@ -173,7 +228,7 @@ def run_side(lib: str, task: str, data_path: str, out_path: str, model_dir: str,
     out.update(infer_first_s=runs[0], infer_wps=n_dev / min(runs),
                train_wps=n_train * epochs / sum(e["train_s"] for e in out["epochs"]),
                train_cpu_wps=n_train * epochs / sum(e["train_cpu_s"] for e in out["epochs"]),
-               peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+               peak_rss_mb=peak_rss_mb())
     Path(out_path).write_text(json.dumps(out))
 
 def first_call(lib: str, model_dir: str, text: str, out_path: str) -> None:
@@ -192,31 +247,61 @@ def first_call(lib: str, model_dir: str, text: str, out_path: str) -> None:
     second_s = time.perf_counter() - t0
     Path(out_path).write_text(json.dumps({"import_s": import_s, "load_s": load_s, "first_call_s": first_s,
                                           "second_call_s": second_s, "n_words": len(doc),
-                                          "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                                          "peak_rss_mb": peak_rss_mb()}))
 
 # ---------------------------------------------------------------------------------------------------------------------
 # the driver (this interpreter)
 
-def read_data(n_train: int, n_dev: int) -> dict:
-    "EWT (words, spaces, XPOS, absolute heads, deps) and WikiANN (words, spaces, IOB2 tags) rows, read by nlpnb."
-    sys.path.insert(0, str(ROOT))
-    from nlpnb.training.converters import read_conllu, read_iob_sentences
+def _first(rows, limit: int) -> list:
+    "The first `limit` rows of an iterable (all when `limit` is 0)."
+    out = []
+    for row in rows:
+        out.append(row)
+        if limit and len(out) == limit: break
+    return out
+
+def group_rows(rows: list, n: int) -> list:
+    "Rows of `n` consecutive rows each, joined field by field (for fields without token offsets: not heads)."
+    if n == 1: return rows
+    return [[sum((r[k] for r in rows[i:i + n]), []) for k in range(len(rows[0]))] for i in range(0, len(rows), n)]
+
+def ewt_rows(task: str, name: str, limit: int) -> list:
+    "EWT sentences as [words, spaces, *FIELDS[task]] rows (heads: token indices), `GROUP[task]` sentences a row."
+    from nlpnb.training.converters import read_conllu
     from nlpnb.vocab import Vocab
-    def ewt(name, limit):
-        out = []
-        for doc in read_conllu(EWT / f"en_ewt-ud-{name}.conllu", Vocab()):
-            out.append([list(doc.words), [bool(t.whitespace_) for t in doc], [t.tag_ or None for t in doc],
-                        [t.head.i for t in doc], [t.dep_ or None for t in doc]])
-            if limit and len(out) == limit: break
-        return out
-    def wikiann(name, limit):
-        out = []
-        for sent in read_iob_sentences(WIKIANN / f"{name}.iob", scheme="iob2"):
-            out.append([list(sent.words), [True] * (len(sent.words) - 1) + [False], list(sent.tags)])
-            if limit and len(out) == limit: break
-        return out
-    return {"parser": {"train": ewt("train", n_train), "dev": ewt("dev", n_dev)},
-            "ner": {"train": wikiann("train", n_train), "dev": wikiann("dev", n_dev)}}
+    columns = {"tags": lambda t: t.tag_ or None, "heads": lambda t: t.head.i, "deps": lambda t: t.dep_ or None,
+               "pos": lambda t: t.pos_ or None, "morphs": lambda t: str(t.morph) or "_",  # "_": no features (not missing)
+               "sent_starts": lambda t: t.i == 0}
+    docs = _first(read_conllu(EWT / f"en_ewt-ud-{name}.conllu", Vocab()), limit)
+    rows = [[list(doc.words), [bool(t.whitespace_) for t in doc], *[[columns[f](t) for t in doc] for f in FIELDS[task]]]
+            for doc in docs]
+    return group_rows(rows, GROUP.get(task, 1))
+
+def wikiann_rows(task: str, name: str, limit: int) -> list:
+    "WikiANN sentences as [words, spaces, IOB2 tags] rows."
+    from nlpnb.training.converters import read_iob_sentences
+    return [[list(s.words), [True] * (len(s.words) - 1) + [False], list(s.tags)]
+            for s in _first(read_iob_sentences(WIKIANN / f"{name}.iob", scheme="iob2"), limit)]
+
+def sst2_rows(task: str, name: str, limit: int) -> list:
+    "SST-2 phrases as [words, spaces, {POSITIVE, NEGATIVE}] rows, tokenized by nlpnb's English tokenizer."
+    import nlpnb
+    tokenizer = nlpnb.blank("en").tokenizer
+    lines = (SST2 / f"{name}.tsv").read_text(encoding="utf8").splitlines()
+    if lines[0].split("\t") != ["sentence", "label"]: raise ValueError(f"{name}.tsv: expected the header sentence<TAB>label")
+    out = []
+    for text, label in _first((line.rsplit("\t", 1) for line in lines[1:]), limit):
+        doc = tokenizer(text.strip())
+        out.append([list(doc.words), [bool(t.whitespace_) for t in doc],
+                    {"POSITIVE": float(int(label)), "NEGATIVE": 1.0 - int(label)}])
+    return out
+
+READERS = {"parser": ewt_rows, "ner": wikiann_rows, "tagging": ewt_rows, "textcat": sst2_rows}
+
+def read_data(tasks: list, n_train: int, n_dev: int) -> dict:
+    "Each task's train and dev rows ([words, spaces, *FIELDS[task]]), read by nlpnb."
+    sys.path.insert(0, str(ROOT))
+    return {t: {"train": READERS[t](t, "train", n_train), "dev": READERS[t](t, "dev", n_dev)} for t in tasks}
 
 def text_of(row) -> str: return "".join(w + (" " if s else "") for w, s in zip(row[0], row[1])).strip()
 
@@ -229,10 +314,9 @@ def _fmt(name: str, x) -> str:
 def print_table(task: str, res: dict, args) -> None:
     ours, theirs = res.get("nlpnb"), res.get("spacy")
     any_side = ours or theirs
-    what = ("tok2vec + tagger + parser (listeners) on UD English EWT" if task == "parser"
-            else "tok2vec + ner (listener) on WikiANN English")
-    print(f"\n{what}: train {any_side['n_train_sents']:,} sentences ({any_side['n_train_words']:,} words) x {args.epochs} "
-          f"epochs in batches of >= {args.batch_words} words; dev {any_side['n_dev_sents']:,} sentences "
+    unit = "phrases" if task == "textcat" else "sentences" if GROUP.get(task, 1) == 1 else f"Docs of {GROUP[task]} sentences"
+    print(f"\n{DESCRIPTIONS[task]}: train {any_side['n_train_sents']:,} {unit} ({any_side['n_train_words']:,} words) x "
+          f"{args.epochs} epochs in batches of >= {args.batch_words} words; dev {any_side['n_dev_sents']:,} {unit} "
           f"({any_side['n_dev_words']:,} words); {args.threads} thread(s)")
     if ours and theirs:
         a, b = ours["settings"], theirs["settings"]
@@ -243,8 +327,8 @@ def print_table(task: str, res: dict, args) -> None:
         else: print("  configs: every component setting matches")
     print(f"{'':42}{'nlpnb ' + (ours or {}).get('version', '-'):>26}{'spaCy ' + (theirs or {}).get('version', '-'):>30}{'ratio':>8}")
     rows = [(f"{k}", lambda r, k=k: r[k]) for k in SCORES[task]]
-    main = "dep_las" if task == "parser" else "ents_f"
-    rows += [(f"{main} after epoch {i + 1}", lambda r, i=i: r["epochs"][i][main]) for i in range(args.epochs)]
+    rows += [(f"{k} after epoch {i + 1}", lambda r, i=i, k=k: r["epochs"][i][k])
+             for k in EPOCH_SCORES[task] for i in range(args.epochs)]
     rows += [("train, words/s (nlp.update)", lambda r: r["train_wps"]),
              ("train, words/CPU-s", lambda r: r["train_cpu_wps"]),
              ("inference, words/s (nlp.pipe, best of 3)", lambda r: r["infer_wps"]),
@@ -281,7 +365,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--n-train", type=int, default=0, help="use only the first N training sentences of each corpus (0: all)")
     ap.add_argument("--n-dev", type=int, default=0, help="use only the first N dev sentences of each corpus (0: all)")
-    ap.add_argument("--tasks", default="parser,ner", help="comma-separated: parser (tagger+parser on EWT), ner (WikiANN)")
+    ap.add_argument("--tasks", default=",".join(SUITES[0]),
+                    help="comma-separated: parser (tagger+parser on EWT), ner (WikiANN), tagging (tagger+morphologizer+senter "
+                         "on EWT), textcat (SST-2)")
     ap.add_argument("--only", choices=["nlpnb", "spacy"], help="run one library's side only")
     ap.add_argument("--side", choices=["nlpnb", "spacy"], help=argparse.SUPPRESS)
     ap.add_argument("--first-call", choices=["nlpnb", "spacy"], help=argparse.SUPPRESS)
@@ -307,8 +393,8 @@ def main() -> None:
     script = str(Path(__file__).resolve())
     with tempfile.TemporaryDirectory() as tmp:
         data_path = Path(tmp) / "data.json"
-        data = read_data(args.n_train, args.n_dev)
-        data_path.write_text(json.dumps({t: data[t] for t in tasks}))
+        data = read_data(tasks, args.n_train, args.n_dev)
+        data_path.write_text(json.dumps(data))
         for task in tasks:
             results[task] = {}
             text = text_of(data[task]["dev"][0])
@@ -338,10 +424,12 @@ def main() -> None:
         if any(results[task].values()): print_table(task, results[task], args)
     if not any(r for task in tasks for r in results[task].values()):
         print("\nno side finished: nothing written"); sys.exit(1)
-    # only a complete side-by-side run (both libraries, both tasks, nothing failed) writes bench_parser.json
-    complete = len(sides) == 2 and set(tasks) == set(PIPELINES) and all(results[t].get(l) for t in tasks for l, _ in sides)
-    suffix = "" if complete else "_" + "_".join([args.only or "partial", *([] if set(tasks) == set(PIPELINES) else tasks)])
-    name = f"bench_parser{suffix}.json"
+    # only a complete side-by-side run (both libraries, a whole suite of tasks, nothing failed) writes
+    # bench_parser.json (the default suite) or bench_parser_TASKS.json (another suite)
+    suite = next((s for s in SUITES if set(s) == set(tasks)), None)
+    complete = len(sides) == 2 and suite is not None and all(results[t].get(l) for t in tasks for l, _ in sides)
+    parts = ([] if complete else [args.only or "partial"]) + ([] if suite == SUITES[0] else tasks)
+    name = f"bench_parser{''.join('_' + p for p in parts)}.json"
     path = ROOT / "benchmarks" / "results" / name
     path.parent.mkdir(exist_ok=True)
     path.write_text(json.dumps(results, indent=1))

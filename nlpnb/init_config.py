@@ -35,11 +35,18 @@ TEMPLATE_MODELS = {"parser": {"hidden_width": 128, "maxout_pieces": 3}}
 # and the taggers smooth their labels a little, which helps on held-out data more than the factory's 0.0 default
 TEMPLATE_SETTINGS = {"tagger": {"label_smoothing": 0.05}, "morphologizer": {"label_smoothing": 0.05}}
 
-def _component_block(factory: str) -> Dict[str, Any]:
+# and, optimized for efficiency, a text classifier is a bag of words: no tok2vec to run, and on SST-2 as accurate as the
+# ensemble (benchmarks/bench_parser.py --tasks textcat); optimized for accuracy it is the ensemble, through a listener
+def _efficient_models() -> Dict[str, Dict[str, Any]]:
+    from nlpnb.pipeline.textcat import MULTI_BOW_MODEL, SINGLE_BOW_MODEL
+    return {"textcat": SINGLE_BOW_MODEL, "textcat_multilabel": MULTI_BOW_MODEL}
+
+def _component_block(factory: str, optimize: str = "efficiency") -> Dict[str, Any]:
     "The factory's defaults, with an inline tok2vec (if its model has one) replaced by a listener."
     from nlpnb.language import Language
     block = {"factory": factory, **copy.deepcopy(Language.get_factory_meta(factory).default_config),
              **TEMPLATE_SETTINGS.get(factory, {})}
+    if optimize == "efficiency" and factory in _efficient_models(): block["model"] = copy.deepcopy(_efficient_models()[factory])
     model = block.get("model")
     if isinstance(model, dict): model.update(TEMPLATE_MODELS.get(factory, {}))
     if isinstance(model, dict) and isinstance(model.get("tok2vec"), dict): model["tok2vec"] = dict(LISTENER)
@@ -63,7 +70,7 @@ def base_config(lang: str = "en", pipeline: List[str] = (), *, optimize: str = "
     if unknown:
         raise ConfigError(f"Unknown component(s) {', '.join(unknown)}. Available: {', '.join(available_components())}")
     if len(set(pipeline)) != len(pipeline): raise ConfigError(f"Each component can appear once in --pipeline, got {pipeline}")
-    components = {name: _component_block(name) for name in pipeline if name != "tok2vec"}
+    components = {name: _component_block(name, optimize) for name in pipeline if name != "tok2vec"}
     listens = any(b.get("model", {}).get("tok2vec") == LISTENER for b in components.values() if isinstance(b.get("model"), dict))
     names = (["tok2vec"] if listens or "tok2vec" in pipeline else []) + [p for p in pipeline if p != "tok2vec"]
     if "tok2vec" in names: components = {"tok2vec": {"factory": "tok2vec", "model": shared_tok2vec_model(optimize, gpu)}, **components}

@@ -67,12 +67,17 @@ def test_init_config_for_every_trainable_kind_pipes_into_train(tmp_path):
     bin_ = DocBin()
     for doc in docs: bin_.add(doc)
     bin_.to_disk(tmp_path / "mixed.nlpnb")
-    config = nlpnb("init", "config", "-", "--lang", "en", "--pipeline", "tagger,parser,ner,textcat")
+    # optimized for accuracy, so that every component (the textcat too) reads the shared tok2vec through a listener;
+    # the tok2vec is then shrunk back to the efficiency size by overrides, to keep the test fast
+    config = nlpnb("init", "config", "-", "--lang", "en", "--pipeline", "tagger,parser,ner,textcat", "--optimize", "accuracy")
     assert config.returncode == 0, config.stderr
     for name in ("tok2vec", "tagger", "parser", "ner", "textcat"): assert f"[components.{name}]" in config.stdout
+    assert "[components.textcat.model.tok2vec]" in config.stdout
     corpus = str(tmp_path / "mixed.nlpnb")
+    small = ["--components.tok2vec.model.embed.width", "96", "--components.tok2vec.model.encode.width", "96",
+             "--components.tok2vec.model.encode.depth", "4"]
     train = nlpnb("train", "-", "--output", str(tmp_path / "out"), "--paths.train", corpus, "--paths.dev", corpus,
-                  "--training.max_steps", "6", "--training.eval_frequency", "3", input=config.stdout)
+                  "--training.max_steps", "6", "--training.eval_frequency", "3", *small, input=config.stdout)
     assert train.returncode == 0, train.stderr[-3000:]
     for column in ("TAG_ACC", "DEP_UAS", "ENTS_F", "CATS_SCORE"): assert column in train.stdout, train.stdout
     text = "Apple opened a store in Paris , and people loved it ."
