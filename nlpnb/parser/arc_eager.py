@@ -120,7 +120,10 @@ def _apply_one(i, action, n_labels, fallback, offset, b0, depth, stack, heads, l
     elif action == 2:
         _attach_one(o, heads, labels, lchild, rchild, s0, s0, 0)
         depth[i] = d - 1
-        sent_start[o + b] = 1
+        edge = b
+        while lchild[o + edge, 0] != -1:
+            edge = lchild[o + edge, 0]
+        sent_start[o + edge] = 1
     elif action < 2 + n_labels:
         _attach_one(o, heads, labels, lchild, rchild, b, s0, action - 2)
         depth[i] = d - 1
@@ -481,13 +484,13 @@ class ArcEager:
 
     @staticmethod
     def labels_from_examples(examples: Iterable, min_freq: int = 1) -> List[str]:
-        "Projectivized dependency labels (not roots'), most frequent first; rarer than `min_freq` -> dropped, and `dep` added."
+        "Projectivized dependency labels (not roots'), most frequent first; rarer than `min_freq` -> dropped; `dep` always."
         counts: Counter = Counter()
         for eg in examples:
             heads, deps = eg.get_aligned_parse(projectivize=True)
             counts.update(dep for k, (h, dep) in enumerate(zip(heads, deps)) if h is not None and h != k and dep and dep != "ROOT")
         keep = [l for l, c in sorted(counts.items(), key=lambda lc: (-lc[1], lc[0])) if c >= min_freq]
-        if len(keep) < len(counts) and "dep" not in keep: keep.append("dep")
+        if keep and "dep" not in keep: keep.append("dep")   # also what a headless word reduced onto the stack is
         return keep
 
     def n_features(self, extra_state_tokens: bool) -> int: return 13 if extra_state_tokens else 8
@@ -615,6 +618,13 @@ def ref_valid(st: RefState, L: int) -> List[bool]:
     out = [shift, d > 0 and (not headless or end), d == 1 and b < n and headless and st.sent_start[b] != -1 and b != 0]
     return out + [arc and headless] * (L - 1) + [arc] * (L - 1)
 
+def _ref_ancestor(heads: Sequence[int], k: int, a: int) -> bool:
+    "Whether `a` is `k`'s head, its head's head, ..."
+    while heads[k] not in (-1, k):
+        k = heads[k]
+        if k == a: return True
+    return False
+
 def ref_apply(st: RefState, a: int, L: int, fallback: int) -> None:
     if a < 0: return
     b = st.b
@@ -624,7 +634,8 @@ def ref_apply(st: RefState, a: int, L: int, fallback: int) -> None:
         if st.heads[s0] == -1:
             st.heads[s0], st.labels[s0] = (st.stack[-1], fallback) if st.stack else (s0, 0)
     elif a == 2:
-        s0 = st.stack.pop(); st.heads[s0], st.labels[s0] = s0, 0; st.sent_start[b] = 1
+        s0 = st.stack.pop(); st.heads[s0], st.labels[s0] = s0, 0
+        st.sent_start[min([b] + [k for k in range(s0 + 1, b) if _ref_ancestor(st.heads, k, b)])] = 1
     elif a < 2 + L:
         s0 = st.stack.pop(); st.heads[s0], st.labels[s0] = b, a - 2
     else:
