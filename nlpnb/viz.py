@@ -179,14 +179,15 @@ def page(markup: str, title: str = "nlpnb") -> str:
             f'<body style="font-family: Arial, sans-serif; padding: 2em; color: #000; background: #fff">{markup}</body></html>')
 
 def render(docs: Union[Doc, Span, Iterable[Union[Doc, Span]]], style: str = "dep", *, page: bool = False,
-           options: Optional[Dict[str, Any]] = None, jupyter: Optional[bool] = None) -> str:
-    "HTML/SVG for `docs` in `style` ('dep', 'ent' or 'span'); displayed inline in a notebook, and returned."
+           options: Optional[Dict[str, Any]] = None, jupyter: Optional[bool] = None) -> Optional[str]:
+    "HTML/SVG for `docs` in `style` ('dep', 'ent' or 'span'); in a notebook it is displayed instead of returned."
     items = [docs] if isinstance(docs, (Doc, Span)) else list(docs)
     markup = render_markup(items, style, options)
     out = globals()["page"](markup) if page else markup
     if jupyter if jupyter is not None else _in_notebook():
         from IPython.display import HTML, display
         display(HTML(out))
+        return None             # as displaCy: a cell ending in `render(doc)` shows the drawing, not also its markup
     return out
 
 def serve(docs: Union[Doc, Span, Iterable[Union[Doc, Span]]], style: str = "dep", *, port: int = 5000,

@@ -98,3 +98,13 @@ def test_serve_answers_on_localhost():
         assert "<svg" in body and ">nsubj</text>" in body
     finally:
         proc.terminate(); proc.wait(timeout=10)
+
+
+def test_render_in_a_notebook_displays_and_returns_nothing():
+    "Like displaCy: a cell ending in `render(doc)` shows the drawing once, without echoing the markup."
+    from unittest import mock
+    import nlpnb, nlpnb.viz
+    doc = nlpnb.blank("en")("Hi there")
+    with mock.patch.object(nlpnb.viz, "_in_notebook", return_value=True), mock.patch("IPython.display.display") as shown:
+        assert nlpnb.render(doc, "ent") is None and shown.call_count == 1
+        assert "Hi there" in nlpnb.render(doc, "ent", jupyter=False) and shown.call_count == 1
