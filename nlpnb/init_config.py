@@ -46,7 +46,8 @@ def _component_block(factory: str, optimize: str = "efficiency") -> Dict[str, An
     from nlpnb.language import Language
     block = {"factory": factory, **copy.deepcopy(Language.get_factory_meta(factory).default_config),
              **TEMPLATE_SETTINGS.get(factory, {})}
-    if optimize == "efficiency" and factory in _efficient_models(): block["model"] = copy.deepcopy(_efficient_models()[factory])
+    efficient = _efficient_models().get(factory) if optimize == "efficiency" else None
+    if efficient is not None: block["model"] = copy.deepcopy(efficient)
     model = block.get("model")
     if isinstance(model, dict): model.update(TEMPLATE_MODELS.get(factory, {}))
     if isinstance(model, dict) and isinstance(model.get("tok2vec"), dict): model["tok2vec"] = dict(LISTENER)

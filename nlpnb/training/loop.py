@@ -145,7 +145,8 @@ def save_pipeline(nlp: Language, path: Path, optimizer: Optimizer, before_to_dis
         (before_to_disk(nlp) if before_to_disk else nlp).to_disk(path)
 
 def train(nlp: Language, output_path: Optional[Union[str, Path]] = None, *, stdout: IO = None, stderr: IO = None,
-          should_stop: Callable[[], bool] = lambda: False, logger: Optional[Callable] = None) -> Tuple[Language, Optional[Path]]:
+          should_stop: Callable[[], bool] = lambda: False, logger: Optional[Callable] = None,
+          records: Optional[List[Dict[str, Any]]] = None) -> Tuple[Language, Optional[Path]]:
     "Train an initialized pipeline as its config says; returns it and the path of model-best (if saved)."
     stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
     config = nlp.config.interpolate()
@@ -165,7 +166,8 @@ def train(nlp: Language, output_path: Optional[Union[str, Path]] = None, *, stdo
                                  accumulate_gradient=T["accumulate_gradient"], patience=T["patience"], max_steps=T["max_steps"],
                                  exclude=frozen, annotating_components=list(T["annotating_components"]),
                                  before_update=T["before_update"], should_stop=stop)
-    saved_best, unsaved, records = False, False, []
+    saved_best, unsaved = False, False
+    records = [] if records is None else records      # one per evaluation: the report's, and the caller's if given
     try:
         for batch, info, is_best in loop:
             if is_best is not None: records.append(log_record({**info, "score_weights": weights}))

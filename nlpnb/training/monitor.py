@@ -11,7 +11,7 @@ from thinc.api import Config
 from ..config import apply_overrides, load_config
 from ..registry import registry
 from .loggers import Finalize, LogStep, log_record
-from .report import _esc, charts, evaluations_table, summary_line
+from .report import _esc, best_record, charts_html, evaluations_table, summary_line
 
 # %% auto #0
 __all__ = ['TrainingMonitor', 'notebook_logger', 'in_notebook', 'combine_loggers', 'TrainingRun', 'train']
@@ -30,7 +30,7 @@ class TrainingMonitor:
     def __init__(self, eval_frequency: int = 200, title: str = "nlpnb training"):
         import ipywidgets as widgets
         self.records: List[Dict[str, Any]] = []
-        self.steps, self.stop_requested = 0, False
+        self.stop_requested = False
         self.heading = widgets.HTML(f"<b>{_esc(title)}</b>")
         self.status = widgets.HTML("starting…")
         self.progress = widgets.IntProgress(value=0, min=0, max=max(int(eval_frequency), 1), description="next eval",
@@ -53,14 +53,12 @@ class TrainingMonitor:
 
     def log_step(self, info: Optional[Dict[str, Any]]) -> None:
         "The logger's `log_step`: advance the progress bar, or show a new evaluation."
-        self.steps += 1
         if info is None:
             self.progress.value = min(self.progress.value + 1, self.progress.max); return
         self.records.append(log_record(info))
         self.progress.value = 0
         self.status.value = _esc(summary_line(self.records))
-        self.charts.value = ('<div style="display: flex; flex-wrap: wrap; gap: 8px">' +
-                             "".join(f"<div>{c}</div>" for c in charts(self.records, width=400, height=230)) + "</div>")
+        self.charts.value = charts_html(self.records, width=400, height=230)
         self.table.value = f'<div style="max-height: 18em; overflow-y: auto">{evaluations_table(self.records)}</div>'
 
     def finish(self, message: str, ok: bool = True) -> None:
@@ -85,13 +83,13 @@ class TrainingMonitor:
 def notebook_logger(title: str = "nlpnb training") -> Callable:
     "The live training monitor as a logger; it displays itself in the notebook when training starts."
     def setup(nlp, stdout: IO = sys.stdout, stderr: IO = sys.stderr) -> Tuple[LogStep, Finalize]:
-        monitor = TrainingMonitor(eval_frequency=_eval_frequency(nlp), title=title)
+        monitor = TrainingMonitor(eval_frequency=_eval_frequency(nlp.config), title=title)
         _show(monitor)
         return monitor.setup(nlp, stdout, stderr)
     return setup
 
-def _eval_frequency(nlp) -> int:
-    try: return int(nlp.config["training"]["eval_frequency"])
+def _eval_frequency(config) -> int:
+    try: return int(config["training"]["eval_frequency"])
     except (KeyError, TypeError, ValueError): return 200
 
 def in_notebook() -> bool:
@@ -138,8 +136,8 @@ class TrainingRun:
 
     @property
     def records(self) -> List[Dict[str, Any]]:
-        "One record per evaluation so far (what `JSONLLogger` writes)."
-        return self.monitor.records if self.monitor is not None else self._records
+        "One record per evaluation so far (what `JSONLLogger` writes), filled by the training loop."
+        return self._records
 
     @property
     def last_path(self) -> Optional[Path]: return self.output_path / "model-last" if self.output_path else None
@@ -159,9 +157,7 @@ class TrainingRun:
             setups.append(registry.resolve({"logger": nlp.config.interpolate()["training"]["logger"]})["logger"])
         if self.monitor is not None: setups.append(self.monitor.setup)
         def count(nlp, stdout, stderr):
-            def log_step(info):
-                self.steps += 1
-                if info is not None and self.monitor is None: self._records.append(log_record(info))
+            def log_step(info): self.steps += 1
             return log_step, lambda: None
         return combine_loggers(count, *setups)
 
@@ -174,7 +170,8 @@ class TrainingRun:
             self.nlp = init_nlp(self.config, gpu_id=self.gpu_id)
             if self.monitor is not None: self.monitor.status.value = f"training {', '.join(self.nlp.pipe_names)}…"
             self.nlp, self.best_path = train_loop(self.nlp, self.output_path, stdout=out, stderr=out,
-                                                  should_stop=self._stop.is_set, logger=self._logger(self.nlp))
+                                                  should_stop=self._stop.is_set, logger=self._logger(self.nlp),
+                                                  records=self._records)
             self.stopped = self._stop.is_set() or (self.monitor is not None and self.monitor.stop_requested)
             if self.monitor is not None: self.monitor.finish(self._outcome())
         except BaseException as e:
@@ -186,7 +183,7 @@ class TrainingRun:
     def _outcome(self) -> str:
         how = f"Stopped after step {self.steps - 1}" if self.stopped else f"Finished after step {self.steps - 1}"
         where = f"; model-last saved in {self.output_path}" if self.output_path else " (nothing saved: no output_path)"
-        best = f", model-best is the evaluation at step {_best_step(self.records)}" if self.best_path else ""
+        best = f", model-best is the evaluation at step {best_record(self.records)['step']}" if self.best_path else ""
         return f"{how}{where}{best}. {summary_line(self.records)}"
 
     def start(self) -> "TrainingRun":
@@ -205,11 +202,6 @@ class TrainingRun:
         state = ("failed" if self.error else "stopped" if self.stopped else "finished") if self.done else "running"
         return f"<TrainingRun {state}, step {max(self.steps - 1, 0)}, {summary_line(self.records)}>"
 
-def _best_step(records) -> Optional[int]:
-    from nlpnb.training.report import best_record
-    best = best_record(records)
-    return best["step"] if best else None
-
 def train(config: Union[str, Path, Config, Dict[str, Any]], output_path: Optional[Union[str, Path]] = None,
           overrides: Dict[str, Any] = {}, code: Optional[Union[str, Path]] = None, *, gpu_id: int = -1,
           monitor: Optional[bool] = None, background: Optional[bool] = None) -> TrainingRun:
@@ -219,7 +211,7 @@ def train(config: Union[str, Path, Config, Dict[str, Any]], output_path: Optiona
     config = _training_config(config, overrides)
     monitor = in_notebook() if monitor is None else monitor
     background = monitor if background is None else background
-    mon = TrainingMonitor(eval_frequency=config["training"].get("eval_frequency", 200)) if monitor else None
+    mon = TrainingMonitor(eval_frequency=_eval_frequency(config)) if monitor else None
     if mon is not None: _show(mon)
     run = TrainingRun(config, Path(output_path) if output_path is not None else None, gpu_id=gpu_id, monitor=mon)
     if background: return run.start()

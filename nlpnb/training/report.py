@@ -10,8 +10,8 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 # %% auto #0
 __all__ = ['Record', 'PALETTE', 'TABLE_CSS', 'CELL', 'nice_ticks', 'line_chart', 'score_keys', 'words_per_second', 'best_record',
-           'charts', 'evaluations_table', 'per_type_tables', 'summary', 'summary_line', 'report_html', 'read_log',
-           'write_report', 'report_cli']
+           'charts', 'charts_html', 'evaluations_table', 'per_type_tables', 'summary', 'summary_line', 'report_html',
+           'read_log', 'write_report', 'report_cli']
 
 # %% ../../nbs/72_report.ipynb #75198bb3
 Record = Dict[str, Any]
@@ -116,6 +116,11 @@ def charts(records: Sequence[Record], width: int = 460, height: int = 260) -> Li
     if wps: out.append(line_chart({"words/s": wps}, title="Training speed", y_label="words per second", width=width, height=height))
     return out
 
+def charts_html(records: Sequence[Record], width: int = 460, height: int = 260) -> str:
+    "The `charts` side by side, wrapping to the next row when the page is narrow (the report's and the monitor's)."
+    return ('<div class="nlpnb-charts" style="display: flex; flex-wrap: wrap; gap: 12px">' +
+            "".join(f"<div>{c}</div>" for c in charts(records, width, height)) + "</div>")
+
 # %% ../../nbs/72_report.ipynb #6a4d3465
 TABLE_CSS = ("border-collapse: collapse; font-family: sans-serif; font-size: 12px; margin: 0.5em 0")
 CELL = "padding: 2px 8px; border-bottom: 1px solid #ddd; text-align: right"
@@ -181,8 +186,7 @@ def report_html(records: Sequence[Record], title: str = "nlpnb training report")
     from nlpnb import __version__
     body = [f'<h1 style="font-size: 20px">{_esc(title)}</h1>',
             f'<p class="nlpnb-summary">{_esc(summary_line(records))}</p>',
-            '<div class="nlpnb-charts" style="display: flex; flex-wrap: wrap; gap: 12px">' +
-            "".join(f"<div>{c}</div>" for c in charts(records)) + "</div>",
+            charts_html(records),
             '<h2 style="font-size: 16px">Evaluations</h2>', evaluations_table(records)]
     if records and records[-1].get("other_scores"):
         tables = per_type_tables(records[-1]["other_scores"])
