@@ -22,7 +22,8 @@ from thinc.api import Config, ConfigValidationError
 from .registry import registry, resolve_annotations
 from .config import ConfigError, config_problems, apply_overrides, load_config
 from .default_config import default_config, CONFIG_SECTION_ORDER
-from .pipeline.base import write_dir_atomic
+from .util import write_dir_atomic
+from .pipeline.listeners import connect_listeners, replace_listeners as _replace_listeners, replace_sourced_listeners
 
 # %% auto #0
 __all__ = ['BaseDefaults', 'make_tokenizer', 'norm_getter', 'Language', 'get_lang_class', 'blank', 'FactoryMeta', 'DisabledPipes',
@@ -376,8 +377,7 @@ def get_pipe_config(self: Language, name: str) -> Config:
 @patch
 def replace_listeners(self: Language, tok2vec_name: str, pipe_name: str, listeners: Iterable[str]) -> None:
     "Give `pipe_name` its own copy of the shared `tok2vec_name` in place of the listeners at the model paths `listeners`."
-    from nlpnb.pipeline.tok2vec import replace_listeners
-    replace_listeners(self, tok2vec_name, pipe_name, listeners)
+    _replace_listeners(self, tok2vec_name, pipe_name, listeners)
 
 @patch
 def disable_pipe(self: Language, name: str) -> None:
@@ -510,7 +510,6 @@ def from_config(cls: Language, config: Union[Config, Dict[str, Any]], *, vocab: 
                 path = block["source"]
                 if path not in sources: sources[path] = load(path)
                 if block.get("replace_listeners"):
-                    from nlpnb.pipeline.tok2vec import replace_sourced_listeners
                     replace_sourced_listeners(sources[path], block.get("component", name), block["replace_listeners"])
                 nlp.add_pipe(block.get("component", name), name=name, source=sources[path])
         except (ConfigError, ValueError, OSError) as e: errors.append(f"  components.{name}: {e}")
@@ -644,9 +643,7 @@ def initialize(self: Language, get_examples: Optional[Callable[[], Iterable]] = 
 
 @patch
 def _link_components(self: Language) -> None:
-    "Connect listeners to the shared tok2vec components they listen to (when the tok2vec module is loaded)."
-    try: from nlpnb.pipeline.tok2vec import connect_listeners
-    except ImportError: return
+    "Connect the listeners in the components' models to the shared components they listen to (see `nlpnb.pipeline.listeners`)."
     connect_listeners(self)
 
 @patch

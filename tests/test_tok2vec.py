@@ -20,7 +20,8 @@ import nlpnb
 from nlpnb.language import Language
 from nlpnb.ml.listener import Tok2VecListener, listener_nodes
 from nlpnb.pipeline.base import TrainablePipe
-from nlpnb.pipeline.tok2vec import Tok2Vec, connect_listeners, replace_listeners, replace_sourced_listeners
+from nlpnb.pipeline.listeners import connect_listeners, replace_listeners, replace_sourced_listeners
+from nlpnb.pipeline.tok2vec import Tok2Vec
 from nlpnb.registry import registry
 from nlpnb.tokens import Doc
 from nlpnb.training.converters import read_conllu

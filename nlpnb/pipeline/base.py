@@ -4,34 +4,16 @@
 
 # %% ../../nbs/30_pipe.ipynb #286f5a9a
 from __future__ import annotations
-import os, shutil, tempfile
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 import srsly
+from fastcore.basics import patch
 from thinc.api import Model, Optimizer, set_dropout_rate
 from ..tokens.doc import Doc
 from ..training.example import Example
 
 # %% auto #0
-__all__ = ['write_dir_atomic', 'Pipe', 'TrainablePipe']
-
-# %% ../../nbs/30_pipe.ipynb #e8ca569c
-def write_dir_atomic(path: Union[str, Path], write: Callable[[Path], None]) -> None:
-    "Call `write(tmp_dir)`, then replace `path` with `tmp_dir` by renaming, so `path` is always whole."
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
-    try:
-        write(tmp)
-        if path.exists():
-            old = path.with_name(f".{path.name}.old-{os.getpid()}")
-            os.replace(path, old)
-            os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else: os.replace(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+__all__ = ['Pipe', 'TrainablePipe']
 
 # %% ../../nbs/30_pipe.ipynb #d4fefd4b
 class Pipe:
@@ -97,60 +79,71 @@ class TrainablePipe(Pipe):
         "Loss and gradient of `scores` against the reference docs."
         raise NotImplementedError(f"{type(self).__name__} must implement get_loss")
 
-    def update(self, examples: Iterable[Example], *, drop: float = 0.0, sgd: Optional[Optimizer] = None,
-               losses: Optional[Dict[str, float]] = None) -> Dict[str, float]:
-        "One step of learning: forward, loss, backward, and an optimizer step if `sgd` is given."
-        examples = list(examples)
-        losses = {} if losses is None else losses
-        losses.setdefault(self.name, 0.0)
-        if not examples: return losses
-        set_dropout_rate(self.model, drop)
-        scores, backprop = self.model.begin_update([eg.predicted for eg in examples])
-        loss, d_scores = self.get_loss(examples, scores)
-        backprop(d_scores)
-        if sgd is not None: self.finish_update(sgd)
-        losses[self.name] += float(loss)
-        return losses
+# %% ../../nbs/30_pipe.ipynb #cd7086e3
+@patch
+def update(self: TrainablePipe, examples: Iterable[Example], *, drop: float = 0.0, sgd: Optional[Optimizer] = None,
+           losses: Optional[Dict[str, float]] = None) -> Dict[str, float]:
+    "One step of learning: forward, loss, backward, and an optimizer step if `sgd` is given."
+    examples = list(examples)
+    losses = {} if losses is None else losses
+    losses.setdefault(self.name, 0.0)
+    if not examples: return losses
+    set_dropout_rate(self.model, drop)
+    scores, backprop = self.model.begin_update([eg.predicted for eg in examples])
+    loss, d_scores = self.get_loss(examples, scores)
+    backprop(d_scores)
+    if sgd is not None: self.finish_update(sgd)
+    losses[self.name] += float(loss)
+    return losses
 
-    def rehearse(self, examples: Iterable[Example], *, drop: float = 0.0, sgd: Optional[Optimizer] = None,
-                 losses: Optional[Dict[str, float]] = None) -> Dict[str, float]:
-        "Learn to keep predicting what the initial model predicted (against forgetting); not all components support it."
-        return {} if losses is None else losses
+@patch
+def rehearse(self: TrainablePipe, examples: Iterable[Example], *, drop: float = 0.0, sgd: Optional[Optimizer] = None,
+             losses: Optional[Dict[str, float]] = None) -> Dict[str, float]:
+    "Learn to keep predicting what the initial model predicted (against forgetting); not all components support it."
+    return {} if losses is None else losses
 
-    def finish_update(self, sgd: Optimizer) -> None:
-        "Apply the accumulated gradients with the optimizer."
-        self.model.finish_update(sgd)
+@patch
+def finish_update(self: TrainablePipe, sgd: Optimizer) -> None:
+    "Apply the accumulated gradients with the optimizer."
+    self.model.finish_update(sgd)
 
-    def use_params(self, params: Dict):
-        "Context manager that temporarily swaps in `params` (e.g. averaged weights)."
-        return self.model.use_params(params)
+@patch
+def use_params(self: TrainablePipe, params: Dict):
+    "Context manager that temporarily swaps in `params` (e.g. averaged weights)."
+    return self.model.use_params(params)
 
-    def add_label(self, label: str) -> int:
-        "Add a label before initialization; 1 if it was new, 0 if known."
-        labels = self.cfg.setdefault("labels", [])
-        if not isinstance(label, str) or not label: raise ValueError(f"[E187] Labels must be non-empty strings, got {label!r}")
-        if label in labels: return 0
-        labels.append(label)
-        return 1
+# %% ../../nbs/30_pipe.ipynb #798d4605
+@patch
+def add_label(self: TrainablePipe, label: str) -> int:
+    "Add a label before initialization; 1 if it was new, 0 if known."
+    labels = self.cfg.setdefault("labels", [])
+    if not isinstance(label, str) or not label: raise ValueError(f"[E187] Labels must be non-empty strings, got {label!r}")
+    if label in labels: return 0
+    labels.append(label)
+    return 1
 
-    @property
-    def labels(self) -> Tuple[str, ...]: return tuple(self.cfg.get("labels", ()))
-    @property
-    def label_data(self) -> Any: return list(self.labels)
+@patch(as_prop=True)
+def labels(self: TrainablePipe) -> Tuple[str, ...]: return tuple(self.cfg.get("labels", ()))
+@patch(as_prop=True)
+def label_data(self: TrainablePipe) -> Any: return list(self.labels)
 
-    def to_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = ()) -> None:
-        path = Path(path); path.mkdir(parents=True, exist_ok=True)
-        srsly.write_json(path / "cfg", self.cfg)
-        if "model" not in exclude: self.model.to_disk(path / "model")
+# %% ../../nbs/30_pipe.ipynb #76855ff0
+@patch
+def to_disk(self: TrainablePipe, path: Union[str, Path], *, exclude: Iterable[str] = ()) -> None:
+    path = Path(path); path.mkdir(parents=True, exist_ok=True)
+    srsly.write_json(path / "cfg", self.cfg)
+    if "model" not in exclude: self.model.to_disk(path / "model")
 
-    def from_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = ()) -> "TrainablePipe":
-        path = Path(path)
-        if (path / "cfg").exists(): self.cfg.update(srsly.read_json(path / "cfg"))
-        if "model" not in exclude and (path / "model").exists():
-            self._ensure_model_shapes()
-            try: self.model.from_disk(path / "model")
-            except Exception as e: raise ValueError(f"[E149] Can't load the model of component {self.name!r} from {path / 'model'}: {e}") from None
-        return self
+@patch
+def from_disk(self: TrainablePipe, path: Union[str, Path], *, exclude: Iterable[str] = ()) -> "TrainablePipe":
+    path = Path(path)
+    if (path / "cfg").exists(): self.cfg.update(srsly.read_json(path / "cfg"))
+    if "model" not in exclude and (path / "model").exists():
+        self._ensure_model_shapes()
+        try: self.model.from_disk(path / "model")
+        except Exception as e: raise ValueError(f"[E149] Can't load the model of component {self.name!r} from {path / 'model'}: {e}") from None
+    return self
 
-    def _ensure_model_shapes(self) -> None:
-        "Give the model its dimensions before loading weights into it (subclasses set label counts here)."
+@patch
+def _ensure_model_shapes(self: TrainablePipe) -> None:
+    "Give the model its dimensions before loading weights into it (subclasses set label counts here)."
