@@ -98,23 +98,25 @@ class Language:
         return Vocab(lex_attr_getters=getters, stop_words=set(d.stop_words), lang=cls.lang or "",
                      writing_system=dict(d.writing_system))
 
-    @property
-    def meta(self) -> Dict[str, Any]: return self._meta
-    @property
-    def pipeline(self) -> List[Tuple[str, _Component]]:
-        "The enabled components, in order, as (name, component) pairs."
-        return [(n, c) for n, c in self._components if n not in self._disabled]
-    @property
-    def pipe_names(self) -> List[str]: return [name for name, _ in self.pipeline]
-    @property
-    def components(self) -> List[Tuple[str, _Component]]:
-        "Every component, enabled or disabled."
-        return list(self._components)
-    @property
-    def component_names(self) -> List[str]: return [name for name, _ in self._components]
-    @property
-    def disabled(self) -> List[str]: return [n for n in self.component_names if n in self._disabled]
-    def __repr__(self) -> str: return f"<{type(self).__name__} lang={self.lang!r} pipeline={self.pipe_names}>"
+# %% ../nbs/07_language.ipynb #902c7436
+@patch(as_prop=True)
+def meta(self: Language) -> Dict[str, Any]: return self._meta
+@patch(as_prop=True)
+def pipeline(self: Language) -> List[Tuple[str, _Component]]:
+    "The enabled components, in order, as (name, component) pairs."
+    return [(n, c) for n, c in self._components if n not in self._disabled]
+@patch(as_prop=True)
+def pipe_names(self: Language) -> List[str]: return [name for name, _ in self.pipeline]
+@patch(as_prop=True)
+def components(self: Language) -> List[Tuple[str, _Component]]:
+    "Every component, enabled or disabled."
+    return list(self._components)
+@patch(as_prop=True)
+def component_names(self: Language) -> List[str]: return [name for name, _ in self._components]
+@patch(as_prop=True)
+def disabled(self: Language) -> List[str]: return [n for n in self.component_names if n in self._disabled]
+@patch
+def __repr__(self: Language) -> str: return f"<{type(self).__name__} lang={self.lang!r} pipeline={self.pipe_names}>"
 
 # %% ../nbs/07_language.ipynb #2b90640a
 @patch
@@ -207,6 +209,7 @@ def _check_factory_signature(name: str, func: Callable) -> None:
         raise ValueError(f"[E964] The factory function for '{name}' needs the argument(s) {', '.join(missing)}: "
                          f"factories are called as {name}(nlp, name, **settings)")
 
+# %% ../nbs/07_language.ipynb #353c70ce
 @patch(cls_method=True)
 def factory(cls: Language, name: str, *, default_config: Optional[Dict[str, Any]] = None, assigns: Iterable[str] = (),
             requires: Iterable[str] = (), retokenizes: bool = False,
@@ -222,6 +225,7 @@ def factory(cls: Language, name: str, *, default_config: Optional[Dict[str, Any]
         return factory_func
     return add_factory(func) if func is not None else add_factory
 
+# %% ../nbs/07_language.ipynb #64004f89
 @patch(cls_method=True)
 def component(cls: Language, name: str, *, assigns: Iterable[str] = (), requires: Iterable[str] = (),
               retokenizes: bool = False, func: Optional[Callable[[Doc], Doc]] = None):
@@ -261,6 +265,7 @@ def _merge(base: Dict[str, Any], update: Dict[str, Any]) -> Dict[str, Any]:
         out[k] = _merge(old, v) if merge else v
     return out
 
+# %% ../nbs/07_language.ipynb #fe226695
 @patch
 def create_pipe(self: Language, factory_name: str, name: Optional[str] = None, *,
                 config: Optional[Dict[str, Any]] = None, validate: bool = True) -> _Component:
@@ -283,6 +288,7 @@ def create_pipe(self: Language, factory_name: str, name: Optional[str] = None, *
     self._pipe_configs[name], self._pipe_meta[name] = filled, meta
     return component
 
+# %% ../nbs/07_language.ipynb #5adf04e0
 @patch
 def _pipe_index(self: Language, before=None, after=None, first=None, last=None) -> int:
     "Where a new component goes; exactly one of the four may be given."
@@ -299,6 +305,7 @@ def _pipe_index(self: Language, before=None, after=None, first=None, last=None) 
     if after is not None: return index_of(after) + 1
     return 0 if first else len(names)
 
+# %% ../nbs/07_language.ipynb #a04503a0
 @patch
 def add_pipe(self: Language, factory_name: str, name: Optional[str] = None, *, before=None, after=None,
              first: Optional[bool] = None, last: Optional[bool] = None, source: Optional[Language] = None,
@@ -348,6 +355,7 @@ def remove_pipe(self: Language, name: str) -> Tuple[str, _Component]:
     self._link_components()
     return name, component
 
+# %% ../nbs/07_language.ipynb #701f5782
 @patch
 def replace_pipe(self: Language, name: str, factory_name: str, *, config: Optional[Dict[str, Any]] = None,
                  validate: bool = True) -> _Component:
@@ -379,6 +387,7 @@ def replace_listeners(self: Language, tok2vec_name: str, pipe_name: str, listene
     "Give `pipe_name` its own copy of the shared `tok2vec_name` in place of the listeners at the model paths `listeners`."
     _replace_listeners(self, tok2vec_name, pipe_name, listeners)
 
+# %% ../nbs/07_language.ipynb #de4d90f3
 @patch
 def disable_pipe(self: Language, name: str) -> None:
     "Keep a component (and its weights) but skip it when processing."
@@ -463,6 +472,7 @@ def _keep_variables(filled: Dict[str, Any], raw: Dict[str, Any]) -> Dict[str, An
         out[k] = _keep_variables(filled[k], v) if isinstance(v, dict) and isinstance(filled.get(k), dict) else v
     return out
 
+# %% ../nbs/07_language.ipynb #6026a739
 def _callback(nlp_cfg: Dict[str, Any], key: str) -> Optional[Callable]:
     "Resolve the `[nlp]` callback block `key`, if any."
     block = nlp_cfg.get(key)
@@ -479,6 +489,32 @@ def _component_problems(config: Config, names: List[str]) -> List[str]:
             out.append(f"  components.{name}: a component block needs 'factory' (or 'source'); found keys {sorted(block)}")
     return out
 
+# %% ../nbs/07_language.ipynb #dc940a34
+def _add_components(nlp: Language, blocks: Dict[str, Any], names: List[str], validate: bool) -> None:
+    "Add the components `names` from their config `blocks`; one ConfigError listing every one that failed."
+    errors, sources = [], {}
+    for name in names:
+        block = dict(blocks[name])
+        try:
+            if "factory" in block: nlp.add_pipe(block.pop("factory"), name=name, config=block, validate=validate)
+            else:
+                path = block["source"]
+                if path not in sources: sources[path] = load(path)
+                if block.get("replace_listeners"):
+                    replace_sourced_listeners(sources[path], block.get("component", name), block["replace_listeners"])
+                nlp.add_pipe(block.get("component", name), name=name, source=sources[path])
+        except (ConfigError, ValueError, OSError) as e: errors.append(f"  components.{name}: {e}")
+    if errors: raise ConfigError(f"Invalid config: {len(errors)} component(s) could not be created\n" + "\n".join(errors))
+
+def _full_config(config: Config) -> Config:
+    "The defaults with `config`'s sections (the `[nlp]` block merged, since it keeps the tokenizer and the callbacks)."
+    full = default_config()
+    for section in config:
+        if section == "nlp": full["nlp"] = {**full["nlp"], **config["nlp"]}
+        elif section != "components": full[section] = config[section]
+    return full
+
+# %% ../nbs/07_language.ipynb #1cdf45cf
 @patch(cls_method=True)
 def from_config(cls: Language, config: Union[Config, Dict[str, Any]], *, vocab: Union[Vocab, bool] = True,
                 disable: Iterable[str] = (), enable: Iterable[str] = (), exclude: Iterable[str] = (),
@@ -500,20 +536,7 @@ def from_config(cls: Language, config: Union[Config, Dict[str, Any]], *, vocab: 
     nlp.batch_size = nlp_cfg.get("batch_size", 1000)
     after = _callback(nlp_cfg, "after_creation")
     if after is not None: nlp = after(nlp)
-    errors, sources = [], {}
-    for name in names:
-        if name in exclude: continue
-        block = dict(interpolated["components"][name])
-        try:
-            if "factory" in block: nlp.add_pipe(block.pop("factory"), name=name, config=block, validate=validate)
-            else:
-                path = block["source"]
-                if path not in sources: sources[path] = load(path)
-                if block.get("replace_listeners"):
-                    replace_sourced_listeners(sources[path], block.get("component", name), block["replace_listeners"])
-                nlp.add_pipe(block.get("component", name), name=name, source=sources[path])
-        except (ConfigError, ValueError, OSError) as e: errors.append(f"  components.{name}: {e}")
-    if errors: raise ConfigError(f"Invalid config: {len(errors)} component(s) could not be created\n" + "\n".join(errors))
+    _add_components(nlp, interpolated["components"], [n for n in names if n not in exclude], validate)
     raw_components = config.get("components", {})
     for name in nlp.component_names:
         if "factory" in raw_components.get(name, {}):
@@ -525,11 +548,7 @@ def from_config(cls: Language, config: Union[Config, Dict[str, Any]], *, vocab: 
     nlp._link_components()
     after_pipeline = _callback(nlp_cfg, "after_pipeline_creation")
     if after_pipeline is not None: nlp = after_pipeline(nlp)
-    full = default_config()
-    for section in config:
-        if section == "nlp": full["nlp"] = {**full["nlp"], **config["nlp"]}  # keeps the tokenizer and the callbacks
-        elif section != "components": full[section] = config[section]
-    nlp._config = full
+    nlp._config = _full_config(config)
     return nlp
 
 # %% ../nbs/07_language.ipynb #9b8619f5
@@ -552,6 +571,7 @@ def meta_for_disk(self: Language) -> Dict[str, Any]:
     return {**self.meta, "lang": self.lang, "pipeline": self.component_names, "disabled": self.disabled,
             "components": self.component_names, "nlpnb_version": __version__}
 
+# %% ../nbs/07_language.ipynb #571dd3b7
 @patch
 def from_disk(self: Language, path: Union[str, Path], *, exclude: Iterable[str] = ()) -> Language:
     "Read the data of a saved pipeline into this one (whose components must match the saved config)."
@@ -564,6 +584,7 @@ def from_disk(self: Language, path: Union[str, Path], *, exclude: Iterable[str] 
     self._link_components()
     return self
 
+# %% ../nbs/07_language.ipynb #f0331b28
 def _as_overrides(config: Union[Dict[str, Any], Config, None]) -> Dict[str, Any]:
     "Dotted-key overrides from a dict that is either dotted (`{'nlp.batch_size': 64}`) or nested."
     out: Dict[str, Any] = {}
@@ -611,6 +632,7 @@ def create_optimizer(self: Language) -> Optimizer:
     "The optimizer described by `[training.optimizer]`."
     return registry.resolve({"o": self.config.interpolate()["training"]["optimizer"]})["o"]
 
+# %% ../nbs/07_language.ipynb #d9c13094
 def _init_settings(name: str, method: Callable, settings: Dict[str, Any]) -> Dict[str, Any]:
     "Check `[initialize.components.NAME]` settings against the component's `initialize` signature."
     params = inspect.signature(method).parameters
@@ -646,6 +668,7 @@ def _link_components(self: Language) -> None:
     "Connect the listeners in the components' models to the shared components they listen to (see `nlpnb.pipeline.listeners`)."
     connect_listeners(self)
 
+# %% ../nbs/07_language.ipynb #0f0e9373
 @patch
 def update(self: Language, examples: List, *, drop: float = 0.0, sgd: Union[Optimizer, None, bool] = None,
            losses: Optional[Dict[str, float]] = None, component_cfg: Optional[Dict[str, Dict[str, Any]]] = None,
@@ -676,6 +699,7 @@ def update(self: Language, examples: List, *, drop: float = 0.0, sgd: Union[Opti
 def _pipe_one(name: str, component: _Component, docs: List[Doc]) -> Iterable[Doc]:
     return component.pipe(docs) if hasattr(component, "pipe") else (_run(name, component, d) for d in docs)
 
+# %% ../nbs/07_language.ipynb #fbfea589
 @patch
 def rehearse(self: Language, examples: List, *, sgd: Optional[Optimizer] = None, losses: Optional[Dict[str, float]] = None,
              exclude: Iterable[str] = ()) -> Dict[str, float]:
@@ -704,6 +728,7 @@ def use_params(self: Language, params: Optional[Dict]):
             if hasattr(component, "use_params") and hasattr(component, "model"): stack.enter_context(component.use_params(params))
         yield
 
+# %% ../nbs/07_language.ipynb #e9f9ec74
 @patch
 def evaluate(self: Language, examples: Iterable, *, batch_size: Optional[int] = None, scorer_cfg: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     "Annotate copies of the examples' predicted docs and score them; adds `speed` (words per second)."
