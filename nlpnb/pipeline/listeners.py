@@ -8,7 +8,8 @@ from typing import Any, Dict, Iterable, List, Optional, Protocol, runtime_checka
 from ..util import dot_get, dot_set
 
 # %% auto #0
-__all__ = ['Listener', 'ListenedTo', 'listeners_in', 'connect_listeners', 'replace_listeners', 'replace_sourced_listeners']
+__all__ = ['Listener', 'ListenedTo', 'is_listener', 'is_listened_to', 'listeners_in', 'connect_listeners', 'replace_listeners',
+           'replace_sourced_listeners']
 
 # %% ../../nbs/31_listeners.ipynb #cc5d8cb8
 @runtime_checkable
@@ -40,16 +41,24 @@ class ListenedTo(Protocol):
         "The config block, for `listener_config`'s place, that builds `replace_listener_model`'s model (from this component's `model_config`)."
 
 # %% ../../nbs/31_listeners.ipynb #7f424763
+def is_listener(node: Any) -> bool:
+    "Whether `node` satisfies `Listener`."
+    return hasattr(node, "upstream_name") and isinstance(node, Listener)
+
+def is_listened_to(component: Any) -> bool:
+    "Whether `component` satisfies `ListenedTo`."
+    return hasattr(component, "listener_map") and isinstance(component, ListenedTo)
+
 def listeners_in(model: Any) -> List[Listener]:
     "The `Listener` layers inside the thinc model `model` (none for None or a component without a model)."
     walk = getattr(model, "walk", None)
-    return [node for node in walk() if isinstance(node, Listener)] if callable(walk) else []
+    return [node for node in walk() if is_listener(node)] if callable(walk) else []
 
 # %% ../../nbs/31_listeners.ipynb #0d5f7221
 def connect_listeners(nlp: Any) -> None:
     "Connect every `Listener` in `nlp`'s components to the nearest `ListenedTo` component before it that accepts it."
     components = nlp.components
-    upstreams = [(i, c) for i, (_, c) in enumerate(components) if isinstance(c, ListenedTo)]
+    upstreams = [(i, c) for i, (_, c) in enumerate(components) if is_listened_to(c)]
     for _, upstream in upstreams: upstream.listener_map = {}
     for j, (name, component) in enumerate(components):
         for node in listeners_in(getattr(component, "model", None)):
@@ -66,7 +75,7 @@ def _check_replaceable(nlp: Any, upstream_name: str, pipe_name: str) -> Listened
             raise ValueError(f"[E889] Can't replace the '{upstream_name}' listeners of '{pipe_name}': there is no component "
                              f"'{name}' in the pipeline. Available: {', '.join(names)}")
     upstream = nlp.get_pipe(upstream_name)
-    if not isinstance(upstream, ListenedTo):
+    if not is_listened_to(upstream):
         raise ValueError(f"[E888] Can't replace listeners of '{upstream_name}': it is a {type(upstream).__name__}, "
                          "not a component that can be listened to (such as tok2vec)")
     return upstream
@@ -104,6 +113,6 @@ def replace_sourced_listeners(source: Any, pipe_name: str, listeners: Iterable[s
     listeners = list(listeners)
     if not listeners: return []
     connect_listeners(source)
-    names = [n for n, c in source.components if isinstance(c, ListenedTo) and pipe_name in c.listening_components]
+    names = [n for n, c in source.components if is_listened_to(c) and pipe_name in c.listening_components]
     for name in names: replace_listeners(source, name, pipe_name, listeners)
     return names
