@@ -4,25 +4,22 @@
 
 # %% ../nbs/22_debug_data.ipynb #bf28e31b
 from __future__ import annotations
-import argparse, sys, warnings
+import sys, warnings
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Dict, IO, Iterable, List, Optional, Sequence, Set, Tuple
 import numpy as np
 from thinc.api import Config
-from .cli import command
-from .cli_config import add_config_arguments, read_cli_config, styled
 from .symbols import DEP, ENT_IOB, HEAD, LEMMA, MORPH, ORTH, POS, SENT_START, TAG
 from .tokens import Doc
 from .training.example import Example
 from .training.nonproj import DELIMITER, is_nonproj_arc, is_nonproj_tree, projectivize
 
 # %% auto #0
-__all__ = ['LEVELS', 'DATA_CHECKS', 'MARKS', 'Finding', 'Section', 'DataReport', 'Tally', 'DataCheck', 'add_data_check', 'plural',
-           'agree', 'label_findings', 'problem_examples', 'same_words', 'misaligned_tokens', 'n_sents', 'has_sents',
+__all__ = ['LEVELS', 'DATA_CHECKS', 'Finding', 'Section', 'DataReport', 'Tally', 'DataCheck', 'add_data_check', 'plural', 'agree',
+           'label_findings', 'problem_examples', 'same_words', 'misaligned_tokens', 'n_sents', 'has_sents',
            'CorpusCheck', 'TokenLabelCheck', 'SentsCheck', 'TreeProblems', 'find_cycles', 'tree_problems', 'DepsCheck',
-           'EntsCheck', 'CatsCheck', 'SpansCheck', 'tally_corpus', 'read_corpora', 'debug_data', 'verdict',
-           'render_report', 'debug_data_cli']
+           'EntsCheck', 'CatsCheck', 'SpansCheck', 'tally_corpus', 'read_corpora', 'debug_data', 'verdict']
 
 # %% ../nbs/22_debug_data.ipynb #95a3334d
 LEVELS = ("error", "warning", "info", "ok")
@@ -610,56 +607,8 @@ def debug_data(config: Config, *, max_examples: int = 5) -> DataReport:
     return report
 
 # %% ../nbs/22_debug_data.ipynb #867d2376
-MARKS = {"error": ("✘", "red"), "warning": ("⚠", "yellow"), "info": ("ℹ", "blue"), "ok": ("✔", "green")}
-
 def verdict(report: DataReport) -> Tuple[str, str]:
     "(level, sentence) of the overall verdict."
     if report.errors: return "error", "Fix the errors before training."
     if report.warnings: return "warning", "The data can be trained on; look at the warnings first."
     return "ok", "The data is ready for training."
-
-def render_report(report: DataReport, *, stream: Optional[IO] = None, verbose: bool = False, ignore_warnings: bool = False,
-                  no_format: bool = False, max_details: int = 5) -> str:
-    "The report as text; `stream` decides whether it is coloured."
-    stream = stream if stream is not None else sys.stdout
-    lines: List[str] = []
-    for section in report.sections:
-        shown = [f for f in section.findings if not (ignore_warnings and f.level == "warning")]
-        if no_format:
-            for f in shown:
-                lines.append(f"{f.level}\t{section.title}\t{f.text}")
-                if f.level in ("error", "warning") or verbose:
-                    lines += [f"{f.level}\t{section.title}\t  {d}" for d in (f.details if verbose else f.details[:max_details])]
-            continue
-        lines += ["", styled(section.title, "bold", stream), "-" * len(section.title)]
-        for f in shown:
-            mark, color = MARKS[f.level]
-            lines.append(f"{styled(mark, color, stream)} {f.text}")
-            if f.level in ("error", "warning") or verbose:
-                details = f.details if verbose else f.details[:max_details]
-                lines += [f"    {d}" for d in details]
-                if len(f.details) > len(details): lines.append(f"    … and {len(f.details) - len(details):,} more (see --verbose)")
-    n_err, n_warn, n_ok = len(report.errors), len(report.warnings), len(report.passed)
-    level, sentence = verdict(report)
-    counts = f"{plural(n_err, 'error')}, {plural(n_warn, 'warning')}{' (hidden)' if ignore_warnings and n_warn else ''}, {plural(n_ok, 'check')} passed"
-    if no_format: lines += [f"{level}\tVerdict\t{counts}", f"{level}\tVerdict\t{sentence}"]
-    else: lines += ["", styled("Verdict", "bold", stream), "-------", f"{styled(MARKS[level][0], MARKS[level][1], stream)} {counts}. {sentence}"]
-    return "\n".join(lines).lstrip("\n")
-
-# %% ../nbs/22_debug_data.ipynb #d5a02c41
-def _debug_data_arguments(p: argparse.ArgumentParser) -> None:
-    add_config_arguments(p)
-    for action in p._actions:
-        if action.dest == "verbose": action.help = "list every label and every problem found, and the overrides applied"
-    p.add_argument("--ignore-warnings", "-IW", action="store_true", help="hide warnings; show statistics and errors only")
-    p.add_argument("--no-format", "-NF", action="store_true",
-                   help="plain tab-separated lines (level, section, text) without colours or headings")
-
-@command("debug data", "Analyse the training and dev corpora: sizes, labels, invalid annotation, and a verdict.",
-         _debug_data_arguments, takes_overrides=True)
-def debug_data_cli(args: argparse.Namespace) -> int:
-    config = read_cli_config(args.config_path, args.overrides, code=args.code, verbose=args.verbose)
-    report = debug_data(config, max_examples=1000 if args.verbose else 5)
-    print(render_report(report, stream=sys.stdout, verbose=args.verbose, ignore_warnings=args.ignore_warnings,
-                        no_format=args.no_format))
-    return report.exit_code
