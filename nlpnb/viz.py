@@ -106,6 +106,7 @@ def render_ents_html(doc: Doc, options: Optional[Dict[str, Any]] = None) -> str:
     body = "".join(out).replace("\n", "<br>")
     return f'<div class="nlpnb-ents" style="line-height: 2.5; direction: ltr">{body}</div>'
 
+# %% ../nbs/70_viz.ipynb #497c9fd4
 def span_rows(spans: Sequence[Span]) -> List[int]:
     "A row per span such that spans in one row don't overlap (greedy, in order of start then length)."
     ends: List[int] = []

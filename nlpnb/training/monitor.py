@@ -27,6 +27,7 @@ class _WidgetStream(io.TextIOBase):
         if text: self.output.append_stdout(text)
         return len(text)
 
+# %% ../../nbs/73_monitor.ipynb #33354726
 class TrainingMonitor:
     "A live view of training: status line, progress to the next evaluation, charts, evaluations table, Stop button."
     def __init__(self, eval_frequency: int = 200, title: str = "nlpnb training"):
@@ -48,37 +49,43 @@ class TrainingMonitor:
         self.widget = widgets.VBox([self.heading, widgets.HBox([self.stop_button, self.progress]), self.status,
                                    self.charts, self.table, self.log])
 
-    def request_stop(self) -> None:
-        "Ask training to end after the current step (what the Stop button does)."
-        self.stop_requested = True
-        self.stop_button.disabled, self.stop_button.description = True, "Stopping…"
+# %% ../../nbs/73_monitor.ipynb #2ec03c9c
+@patch
+def request_stop(self: TrainingMonitor) -> None:
+    "Ask training to end after the current step (what the Stop button does)."
+    self.stop_requested = True
+    self.stop_button.disabled, self.stop_button.description = True, "Stopping…"
 
-    def log_step(self, info: Optional[Dict[str, Any]]) -> None:
-        "The logger's `log_step`: advance the progress bar, or show a new evaluation."
-        if info is None:
-            self.progress.value = min(self.progress.value + 1, self.progress.max); return
-        self.records.append(log_record(info))
-        self.progress.value = 0
-        self.status.value = escape_html(summary_line(self.records))
-        self.charts.value = charts_html(self.records, width=400, height=230)
-        self.table.value = f'<div style="max-height: 18em; overflow-y: auto">{evaluations_table(self.records)}</div>'
+@patch
+def log_step(self: TrainingMonitor, info: Optional[Dict[str, Any]]) -> None:
+    "The logger's `log_step`: advance the progress bar, or show a new evaluation."
+    if info is None:
+        self.progress.value = min(self.progress.value + 1, self.progress.max); return
+    self.records.append(log_record(info))
+    self.progress.value = 0
+    self.status.value = escape_html(summary_line(self.records))
+    self.charts.value = charts_html(self.records, width=400, height=230)
+    self.table.value = f'<div style="max-height: 18em; overflow-y: auto">{evaluations_table(self.records)}</div>'
 
-    def finish(self, message: str, ok: bool = True) -> None:
-        "Show how training ended; the Stop button goes away."
-        color = "#137333" if ok else "#c5221f"
-        self.status.value = f'<span style="color: {color}">{escape_html(message)}</span>'
-        self.progress.bar_style = "success" if ok else "danger"
-        self.stop_button.disabled, self.stop_button.description = True, "Stopped" if self.stop_requested else "Done"
+@patch
+def finish(self: TrainingMonitor, message: str, ok: bool = True) -> None:
+    "Show how training ended; the Stop button goes away."
+    color = "#137333" if ok else "#c5221f"
+    self.status.value = f'<span style="color: {color}">{escape_html(message)}</span>'
+    self.progress.bar_style = "success" if ok else "danger"
+    self.stop_button.disabled, self.stop_button.description = True, "Stopped" if self.stop_requested else "Done"
 
-    def setup(self, nlp=None, stdout: IO = None, stderr: IO = None) -> Tuple[LogStep, Finalize]:
-        "The logger contract: `(log_step, finalize)`, with `log_step.should_stop` bound to the Stop button."
-        def log_step(info: Optional[Dict[str, Any]]) -> None: self.log_step(info)
-        log_step.should_stop = lambda: self.stop_requested
-        return log_step, lambda: None
+@patch
+def setup(self: TrainingMonitor, nlp=None, stdout: IO = None, stderr: IO = None) -> Tuple[LogStep, Finalize]:
+    "The logger contract: `(log_step, finalize)`, with `log_step.should_stop` bound to the Stop button."
+    def log_step(info: Optional[Dict[str, Any]]) -> None: self.log_step(info)
+    log_step.should_stop = lambda: self.stop_requested
+    return log_step, lambda: None
 
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-        display(self.widget)
+@patch
+def _ipython_display_(self: TrainingMonitor) -> None:
+    from IPython.display import display
+    display(self.widget)
 
 # %% ../../nbs/73_monitor.ipynb #13dcd2bd
 @registry.loggers("nlpnb.NotebookLogger.v1")
