@@ -10,12 +10,10 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 from thinc.api import Config, ConfigValidationError
 from confection import try_load_json
 from .registry import registry
+from .util import dot_get, dot_set
 
 # %% auto #0
-__all__ = ['ENV_OVERRIDES', 'SECTION_SCHEMAS', 'ConfigError', 'parse_overrides', 'env_overrides', 'apply_overrides',
-           'read_config_text', 'config_from_str', 'load_config', 'validation_error', 'SystemSchema', 'NlpSchema',
-           'TrainingSchema', 'InitializeSchema', 'reference_problems', 'config_problems', 'validate_config',
-           'missing_values', 'all_problems', 'require_complete']
+__all__ = ['ENV_OVERRIDES', 'SECTION_SCHEMAS', 'ConfigError', 'parse_overrides', 'env_overrides', 'apply_overrides', 'read_config_text', 'config_from_str', 'load_config', 'validation_error', 'SystemSchema', 'NlpSchema', 'TrainingSchema', 'InitializeSchema', 'reference_problems', 'config_problems', 'validate_config', 'missing_values', 'all_problems', 'require_complete', 'write_config', 'check_config', 'function_table', 'variable_table', 'fill_config']
 
 # %% ../nbs/12_config.ipynb #1001d16a
 ENV_OVERRIDES = "NLPNB_CONFIG_OVERRIDES"
@@ -66,11 +64,8 @@ def apply_overrides(config: Config, overrides: Dict[str, Any]) -> Tuple[Config, 
                           ". Only existing keys can be overridden; add the key to the config file first.")
     log = []
     for key, value in overrides.items():
-        *sections, name = key.split(".")
-        node = config
-        for s in sections: node = node[s]
-        log.append(f"{key} = {value!r} (was {node[name]!r})")
-        node[name] = value
+        log.append(f"{key} = {value!r} (was {dot_get(config, key)!r})")
+        dot_set(config, key, value)
     return config, log
 
 # %% ../nbs/12_config.ipynb #36f9e851
@@ -196,6 +191,7 @@ class InitializeSchema(_Section):
 
 SECTION_SCHEMAS = {"system": SystemSchema, "nlp": NlpSchema, "training": TrainingSchema, "initialize": InitializeSchema}
 
+# %% ../nbs/12_config.ipynb #5ab182a8
 def _section_problems(config: Dict[str, Any]) -> Dict[str, str]:
     "Problems with the plain top-level sections, by dotted key."
     out = {}
@@ -211,6 +207,7 @@ def _section_problems(config: Dict[str, Any]) -> Dict[str, str]:
                 out[key] = f"  {key}: {msg}{found}"
     return out
 
+# %% ../nbs/12_config.ipynb #d27ae27a
 _REFERENCE = re.compile(r"\$\{([^}]*)\}")
 
 def _dotted_keys(node: Dict[str, Any], prefix: str = "") -> Iterable[str]:
@@ -234,6 +231,7 @@ def reference_problems(config: Dict[str, Any]) -> List[str]:
     walk(config, ())
     return out
 
+# %% ../nbs/12_config.ipynb #3bf5c4b9
 def config_problems(config: Union[Config, Dict[str, Any]]) -> List[str]:
     "One line per problem in any function block of `config`: dotted key, what was expected, what was found."
     if isinstance(config, Config) and not config.is_interpolated:
@@ -293,3 +291,54 @@ def require_complete(config: Config, name: str = "config") -> None:
     if missing:
         raise ConfigError(f"The {name} leaves {len(missing)} setting(s) implicit: " + ", ".join(missing) +
                           ". Fill them in, or run `nlpnb init fill-config` to write a complete config.")
+
+# %% ../nbs/21_cli_config.ipynb #9a446b3d
+import re
+from .default_config import default_config, CONFIG_SECTION_ORDER
+from .util import dot_get, write_file_atomic
+
+# %% ../nbs/21_cli_config.ipynb #e9b3b1bd
+def write_config(config: Config, output: str) -> None:
+    "Write a config to a file (atomically) or, for `-`, to standard output."
+    text = config.to_str()
+    if output == "-": sys.stdout.write(text + "\n"); return
+    write_file_atomic(output, text + "\n")
+
+# %% ../nbs/21_cli_config.ipynb #7ff97825
+def check_config(config: Config) -> List[str]:
+    "Every problem with `config`, one line each: invalid arguments, implicit settings, components that can't be built."
+    from nlpnb.language import Language
+    problems = all_problems(config)
+    if problems: return problems
+    try: Language.from_config(config)
+    except (ConfigError, ValueError, ImportError) as e: problems += [f"  {line.strip()}" for line in str(e).splitlines()[1:] or [str(e)]]
+    return problems
+
+# %% ../nbs/21_cli_config.ipynb #187f168b
+def function_table(config: Config) -> List[Tuple[str, str, str, str]]:
+    "(config key, registry, function name, where it is defined) for each registered function block."
+    rows = []
+    for path, block in _function_blocks(config.interpolate()):
+        reg, name = registry.get_constructor(block)
+        info = registry.find(reg, name)
+        rows.append((".".join(path), reg, name, f"{info['file']}:{info['line_no']}" if info["file"] else str(info["module"])))
+    return rows
+
+_VARIABLE = re.compile(r"\$\{([\w.]+)\}")
+def variable_table(config: Config) -> List[Tuple[str, Any]]:
+    "Each `${section.key}` variable used in the config and its value."
+    names = sorted(set(_VARIABLE.findall(config.to_str(interpolate=False))))
+    resolved = config.interpolate()
+    return [(name, dot_get(resolved, name)) for name in names]
+
+# %% ../nbs/21_cli_config.ipynb #b6d3de75
+def fill_config(base: Config) -> Config:
+    "The complete config for `base`: defaults, component settings and function arguments written out."
+    from nlpnb.language import Language
+    merged = default_config().merge(base)
+    nlp = Language.from_config(merged)
+    full = nlp.config
+    for section in CONFIG_SECTION_ORDER:
+        if section not in ("nlp", "components") and section in merged: full[section] = merged[section]
+    filled = registry.fill(Config(full, section_order=CONFIG_SECTION_ORDER, is_interpolated=False), validate=True)
+    return Config(filled, section_order=CONFIG_SECTION_ORDER, is_interpolated=False)

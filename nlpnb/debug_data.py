@@ -4,25 +4,23 @@
 
 # %% ../nbs/22_debug_data.ipynb #bf28e31b
 from __future__ import annotations
-import argparse, sys, warnings
+import warnings
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Dict, IO, Iterable, List, Optional, Sequence, Set, Tuple
 import numpy as np
 from thinc.api import Config
-from .cli import command
-from .cli_config import add_config_arguments, read_cli_config, styled
 from .symbols import DEP, ENT_IOB, HEAD, LEMMA, MORPH, ORTH, POS, SENT_START, TAG
 from .tokens import Doc
 from .training.example import Example
 from .training.nonproj import DELIMITER, is_nonproj_arc, is_nonproj_tree, projectivize
+from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['LEVELS', 'DATA_CHECKS', 'MARKS', 'Finding', 'Section', 'DataReport', 'Tally', 'DataCheck', 'add_data_check', 'plural',
-           'agree', 'label_findings', 'problem_examples', 'same_words', 'misaligned_tokens', 'n_sents', 'has_sents',
+__all__ = ['LEVELS', 'DATA_CHECKS', 'Finding', 'Section', 'DataReport', 'Tally', 'DataCheck', 'add_data_check', 'plural', 'agree',
+           'label_findings', 'problem_examples', 'same_words', 'misaligned_tokens', 'n_sents', 'has_sents',
            'CorpusCheck', 'TokenLabelCheck', 'SentsCheck', 'TreeProblems', 'find_cycles', 'tree_problems', 'DepsCheck',
-           'EntsCheck', 'CatsCheck', 'SpansCheck', 'tally_corpus', 'read_corpora', 'debug_data', 'verdict',
-           'render_report', 'debug_data_cli']
+           'EntsCheck', 'CatsCheck', 'SpansCheck', 'tally_corpus', 'read_corpora', 'debug_data', 'verdict']
 
 # %% ../nbs/22_debug_data.ipynb #95a3334d
 LEVELS = ("error", "warning", "info", "ok")
@@ -55,6 +53,7 @@ class Section:
 
     def texts(self, level: str) -> List[str]: return [f.text for f in self.findings if f.level == level]
 
+# %% ../nbs/22_debug_data.ipynb #d451b2c2
 @dataclass
 class DataReport:
     "Everything `debug data` found: sections in order, and the verdict they add up to."
@@ -181,6 +180,7 @@ def has_sents(doc: Doc) -> bool:
     "Whether `doc` has sentence boundaries or a parse (one token can't tell: it is always one sentence)."
     return doc.has_annotation(DEP) or (len(doc) > 1 and doc.has_annotation(SENT_START))
 
+# %% ../nbs/22_debug_data.ipynb #36b73336
 class CorpusCheck(DataCheck):
     key, title = "corpus", "Corpora"
     def collect(self, eg: Example, t: Tally) -> None:
@@ -192,35 +192,37 @@ class CorpusCheck(DataCheck):
         bad = misaligned_tokens(eg)
         if bad: t.note("corpus:misaligned", f"{plural(bad, 'token')} {agree(bad, 'differs', 'differ')} from the tokenizer's", k=bad)
 
-    def report(self, train: Tally, dev: Tally, section: Section, factories: Set[str]) -> None:
-        for t in (train, dev):
-            stats = {"docs": t.n["corpus:docs"], "words": t.n["corpus:words"], "unique_words": len(t.labels["corpus:words"]),
-                     "sents": t.n["corpus:sents"], "misaligned_tokens": t.n["corpus:misaligned"],
-                     "duplicates": sum(c - 1 for c in t.labels["corpus:texts"].values())}
-            section.stats[t.name] = stats
-            where = f" ({t.source})" if t.source else ""
-            if t.failure: section.add("error", f"The {t.name} corpus can't be read{where}: {t.failure}"); continue
-            if not stats["docs"]: section.add("error", f"The {t.name} corpus is empty{where}"); continue
-            sents = f", {plural(stats['sents'], 'sentence')}" if t.n["corpus:docs_with_sents"] else ""
-            section.add("info", f"{t.name}: {plural(stats['docs'], 'doc')}, {plural(stats['words'], 'word')} "
-                                f"({stats['unique_words']:,} unique){sents}{where}")
-            if t.n["corpus:unalignable"]:
-                section.add("error", f"{plural(t.n['corpus:unalignable'], 'example')} in {t.name} whose predicted and "
-                                     "reference tokens cover different texts", t.examples["corpus:unalignable"])
-            if stats["duplicates"]:
-                section.add("info", f"{plural(stats['duplicates'], 'text')} in {t.name} {agree(stats['duplicates'], 'repeats', 'repeat')} an earlier {t.name} text")
-        train_texts, dev_texts = train.labels["corpus:texts"], dev.labels["corpus:texts"]
-        shared = [x for x in dev_texts if x in train_texts]
-        overlap = sum(dev_texts[x] for x in shared)
-        section.stats["overlap"] = overlap
-        section.check(not overlap, "No dev text occurs in train", "warning",
-                      f"{overlap:,} of {dev.n['corpus:docs']:,} dev examples ({_pct(overlap, dev.n['corpus:docs'])}) also {agree(overlap, 'occurs', 'occur')} in "
-                      "train: dev scores will overestimate accuracy", [repr(_clip(x, 70)) for x in shared])
-        bad, words = train.n["corpus:misaligned"] + dev.n["corpus:misaligned"], train.n["corpus:words"] + dev.n["corpus:words"]
-        section.check(not bad, "The tokenizer reproduces every reference token", "warning",
-                      f"{plural(bad, 'reference token')} ({_pct(bad, words)}; {train.n['corpus:misaligned']:,} in train) {agree(bad, 'does', 'do')} not "
-                      "match the tokenizer's tokens one-to-one, so their annotation is only partly learnt (or set "
-                      "gold_preproc = true in the corpus readers)", problem_examples(train, dev, key="corpus:misaligned"))
+# %% ../nbs/22_debug_data.ipynb #f07ed458
+@patch
+def report(self: CorpusCheck, train: Tally, dev: Tally, section: Section, factories: Set[str]) -> None:
+    for t in (train, dev):
+        stats = {"docs": t.n["corpus:docs"], "words": t.n["corpus:words"], "unique_words": len(t.labels["corpus:words"]),
+                 "sents": t.n["corpus:sents"], "misaligned_tokens": t.n["corpus:misaligned"],
+                 "duplicates": sum(c - 1 for c in t.labels["corpus:texts"].values())}
+        section.stats[t.name] = stats
+        where = f" ({t.source})" if t.source else ""
+        if t.failure: section.add("error", f"The {t.name} corpus can't be read{where}: {t.failure}"); continue
+        if not stats["docs"]: section.add("error", f"The {t.name} corpus is empty{where}"); continue
+        sents = f", {plural(stats['sents'], 'sentence')}" if t.n["corpus:docs_with_sents"] else ""
+        section.add("info", f"{t.name}: {plural(stats['docs'], 'doc')}, {plural(stats['words'], 'word')} "
+                            f"({stats['unique_words']:,} unique){sents}{where}")
+        if t.n["corpus:unalignable"]:
+            section.add("error", f"{plural(t.n['corpus:unalignable'], 'example')} in {t.name} whose predicted and "
+                                 "reference tokens cover different texts", t.examples["corpus:unalignable"])
+        if stats["duplicates"]:
+            section.add("info", f"{plural(stats['duplicates'], 'text')} in {t.name} {agree(stats['duplicates'], 'repeats', 'repeat')} an earlier {t.name} text")
+    train_texts, dev_texts = train.labels["corpus:texts"], dev.labels["corpus:texts"]
+    shared = [x for x in dev_texts if x in train_texts]
+    overlap = sum(dev_texts[x] for x in shared)
+    section.stats["overlap"] = overlap
+    section.check(not overlap, "No dev text occurs in train", "warning",
+                  f"{overlap:,} of {dev.n['corpus:docs']:,} dev examples ({_pct(overlap, dev.n['corpus:docs'])}) also {agree(overlap, 'occurs', 'occur')} in "
+                  "train: dev scores will overestimate accuracy", [repr(_clip(x, 70)) for x in shared])
+    bad, words = train.n["corpus:misaligned"] + dev.n["corpus:misaligned"], train.n["corpus:words"] + dev.n["corpus:words"]
+    section.check(not bad, "The tokenizer reproduces every reference token", "warning",
+                  f"{plural(bad, 'reference token')} ({_pct(bad, words)}; {train.n['corpus:misaligned']:,} in train) {agree(bad, 'does', 'do')} not "
+                  "match the tokenizer's tokens one-to-one, so their annotation is only partly learnt (or set "
+                  "gold_preproc = true in the corpus readers)", problem_examples(train, dev, key="corpus:misaligned"))
 
 add_data_check(CorpusCheck());
 
@@ -246,24 +248,26 @@ class TokenLabelCheck(DataCheck):
         for k, c in zip(*np.unique(col if self.empty_label is not None else col[has], return_counts=True)):
             counts[strings[int(k)] if k else self.empty_label] += int(c)
 
-    def report(self, train: Tally, dev: Tally, section: Section, factories: Set[str]) -> None:
-        for t in (train, dev):
-            section.stats[t.name] = {"docs": t.n[f"{self.key}:docs"], "tokens": sum(t.labels[self.key].values()),
-                                     "missing": t.n[f"{self.key}:missing"], "labels": len(t.labels[self.key])}
-        section.add("info", f"{self.what[0].upper() + self.what[1:]} annotation on {train.n[f'{self.key}:docs']:,} of "
-                            f"{plural(train.n['corpus:docs'], 'train doc')} and {dev.n[f'{self.key}:docs']:,} of {plural(dev.n['corpus:docs'], 'dev doc')}")
-        partial = train.n[f"{self.key}:partial"] + dev.n[f"{self.key}:partial"]
-        missing = train.n[f"{self.key}:missing"] + dev.n[f"{self.key}:missing"]
-        if self.empty_label is None: section.check(not partial, f"Every annotated doc has a {self.what} on every token", "warning",
-                      f"{plural(missing, 'token')} without a {self.what} in {plural(partial, 'partly annotated doc')} "
-                      "(missing values: no loss for them)", problem_examples(train, dev, key=f"{self.key}:partial"))
-        if self.open_class:
-            tr, dv = train.labels[self.key], dev.labels[self.key]
-            unseen = sum(c for l, c in dv.items() if l not in tr)
-            section.stats["unseen_tokens"] = unseen
-            section.add("info", f"{plural(len(tr), 'distinct ' + self.what)} in train, {len(dv):,} in dev; "
-                                f"{plural(unseen, 'dev token')} ({_pct(unseen, sum(dv.values()))}) with a {self.what} unseen in train")
-        else: label_findings(section, self.what, train.labels[self.key], dev.labels[self.key], self.threshold)
+# %% ../nbs/22_debug_data.ipynb #2ee0a4ad
+@patch
+def report(self: TokenLabelCheck, train: Tally, dev: Tally, section: Section, factories: Set[str]) -> None:
+    for t in (train, dev):
+        section.stats[t.name] = {"docs": t.n[f"{self.key}:docs"], "tokens": sum(t.labels[self.key].values()),
+                                 "missing": t.n[f"{self.key}:missing"], "labels": len(t.labels[self.key])}
+    section.add("info", f"{self.what[0].upper() + self.what[1:]} annotation on {train.n[f'{self.key}:docs']:,} of "
+                        f"{plural(train.n['corpus:docs'], 'train doc')} and {dev.n[f'{self.key}:docs']:,} of {plural(dev.n['corpus:docs'], 'dev doc')}")
+    partial = train.n[f"{self.key}:partial"] + dev.n[f"{self.key}:partial"]
+    missing = train.n[f"{self.key}:missing"] + dev.n[f"{self.key}:missing"]
+    if self.empty_label is None: section.check(not partial, f"Every annotated doc has a {self.what} on every token", "warning",
+                  f"{plural(missing, 'token')} without a {self.what} in {plural(partial, 'partly annotated doc')} "
+                  "(missing values: no loss for them)", problem_examples(train, dev, key=f"{self.key}:partial"))
+    if self.open_class:
+        tr, dv = train.labels[self.key], dev.labels[self.key]
+        unseen = sum(c for l, c in dv.items() if l not in tr)
+        section.stats["unseen_tokens"] = unseen
+        section.add("info", f"{plural(len(tr), 'distinct ' + self.what)} in train, {len(dv):,} in dev; "
+                            f"{plural(unseen, 'dev token')} ({_pct(unseen, sum(dv.values()))}) with a {self.what} unseen in train")
+    else: label_findings(section, self.what, train.labels[self.key], dev.labels[self.key], self.threshold)
 
 for _check in (TokenLabelCheck("tags", "Fine-grained tags", TAG, "tag", ("tagger",), ("token.tag",), threshold=10),
                TokenLabelCheck("pos", "Universal POS", POS, "POS", ("morphologizer",), ("token.pos",), threshold=10),
@@ -289,19 +293,21 @@ class SentsCheck(DataCheck):
         t.n["sents:docs"] += 1; t.n["sents:sents"] += len(lengths); t.n["sents:words"] += len(ref)
         t.n["sents:max"] = max(t.n["sents:max"], int(lengths.max()))
 
-    def report(self, train: Tally, dev: Tally, section: Section, factories: Set[str]) -> None:
-        for t in (train, dev):
-            sents, words = t.n["sents:sents"] + t.n["sents:single"], t.n["sents:words"] + t.n["sents:single"]
-            section.stats[t.name] = {"docs": t.n["sents:docs"] + t.n["sents:single"], "sents": sents, "longest": t.n["sents:max"],
-                                     "mean_length": round(words / sents, 1) if sents else 0}
-            if t.n["sents:docs"]:
-                s = section.stats[t.name]
-                section.add("info", f"{t.name}: {plural(s['sents'], 'sentence')} in {plural(s['docs'], 'doc')}, "
-                                    f"{s['mean_length']} words on average, the longest {s['longest']:,}")
-        without = train.n["sents:without"] + dev.n["sents:without"]
-        section.check(not without, "Every doc has sentence boundaries", "warning",
-                      f"{plural(without, 'doc')} without sentence boundaries among docs with them",
-                      problem_examples(train, dev, key="sents:without"))
+# %% ../nbs/22_debug_data.ipynb #34e41783
+@patch
+def report(self: SentsCheck, train: Tally, dev: Tally, section: Section, factories: Set[str]) -> None:
+    for t in (train, dev):
+        sents, words = t.n["sents:sents"] + t.n["sents:single"], t.n["sents:words"] + t.n["sents:single"]
+        section.stats[t.name] = {"docs": t.n["sents:docs"] + t.n["sents:single"], "sents": sents, "longest": t.n["sents:max"],
+                                 "mean_length": round(words / sents, 1) if sents else 0}
+        if t.n["sents:docs"]:
+            s = section.stats[t.name]
+            section.add("info", f"{t.name}: {plural(s['sents'], 'sentence')} in {plural(s['docs'], 'doc')}, "
+                                f"{s['mean_length']} words on average, the longest {s['longest']:,}")
+    without = train.n["sents:without"] + dev.n["sents:without"]
+    section.check(not without, "Every doc has sentence boundaries", "warning",
+                  f"{plural(without, 'doc')} without sentence boundaries among docs with them",
+                  problem_examples(train, dev, key="sents:without"))
 
 add_data_check(SentsCheck());
 
@@ -373,34 +379,36 @@ class DepsCheck(DataCheck):
                 _, deco = projectivize(local, labels[s:e])
                 t.labels["deps:decorated"].update(l for l in deco if l and DELIMITER in l)
 
-    def report(self, train: Tally, dev: Tally, section: Section, factories: Set[str]) -> None:
-        for t in (train, dev):
-            stats = {k: t.n[f"deps:{k}"] for k in ("docs", "sents", "nonproj_sents", "nonproj_arcs", "cycles", "outside",
-                                                  "headless", "unlabelled", "multiroot")}
-            section.stats[t.name] = stats
-            if stats["sents"]:
-                section.add("info", f"{t.name}: {plural(stats['sents'], 'parsed sentence')}, {plural(stats['nonproj_sents'], 'non-projective tree')} "
-                                    f"({_pct(stats['nonproj_sents'], stats['sents'])}, {plural(stats['nonproj_arcs'], 'arc')})")
-        both = lambda k: train.n[f"deps:{k}"] + dev.n[f"deps:{k}"]
-        section.check(not both("cycles"), "No cyclic trees", "error",
-                      f"{plural(both('cycles'), 'cyclic tree')} (train {train.n['deps:cycles']:,}, dev {dev.n['deps:cycles']:,}): "
-                      "heads must lead to a root", problem_examples(train, dev, key="deps:cycles"))
-        section.check(not both("outside"), "No arc crosses a sentence boundary", "error",
-                      f"{plural(both('outside'), 'arc')} across sentence boundaries", problem_examples(train, dev, key="deps:outside"))
-        section.check(not both("headless"), "Every token has a head", "warning",
-                      f"{plural(both('headless'), 'token')} without a head (train {train.n['deps:headless']:,}, dev "
-                      f"{dev.n['deps:headless']:,}): treated as missing values", problem_examples(train, dev, key="deps:headless"))
-        if both("unlabelled"):
-            section.add("warning", f"{plural(both('unlabelled'), 'arc')} without a dependency label",
-                        problem_examples(train, dev, key="deps:unlabelled"))
-        section.check(not both("multiroot"), "Every sentence has at most one root", "warning",
-                      f"{plural(both('multiroot'), 'sentence')} with more than one root", problem_examples(train, dev, key="deps:multiroot"))
-        label_findings(section, "dependency", train.labels["deps"], dev.labels["deps"], self.threshold)
-        decorated = train.labels["deps:decorated"]
-        if decorated:
-            section.add("info", f"Projectivizing train adds {plural(len(decorated), 'decorated label')} "
-                                f"({len(train.labels['deps']) + len(decorated):,} in all)",
-                        [f"{l}: {c:,}" for l, c in decorated.most_common()])
+# %% ../nbs/22_debug_data.ipynb #694efd64
+@patch
+def report(self: DepsCheck, train: Tally, dev: Tally, section: Section, factories: Set[str]) -> None:
+    for t in (train, dev):
+        stats = {k: t.n[f"deps:{k}"] for k in ("docs", "sents", "nonproj_sents", "nonproj_arcs", "cycles", "outside",
+                                              "headless", "unlabelled", "multiroot")}
+        section.stats[t.name] = stats
+        if stats["sents"]:
+            section.add("info", f"{t.name}: {plural(stats['sents'], 'parsed sentence')}, {plural(stats['nonproj_sents'], 'non-projective tree')} "
+                                f"({_pct(stats['nonproj_sents'], stats['sents'])}, {plural(stats['nonproj_arcs'], 'arc')})")
+    both = lambda k: train.n[f"deps:{k}"] + dev.n[f"deps:{k}"]
+    section.check(not both("cycles"), "No cyclic trees", "error",
+                  f"{plural(both('cycles'), 'cyclic tree')} (train {train.n['deps:cycles']:,}, dev {dev.n['deps:cycles']:,}): "
+                  "heads must lead to a root", problem_examples(train, dev, key="deps:cycles"))
+    section.check(not both("outside"), "No arc crosses a sentence boundary", "error",
+                  f"{plural(both('outside'), 'arc')} across sentence boundaries", problem_examples(train, dev, key="deps:outside"))
+    section.check(not both("headless"), "Every token has a head", "warning",
+                  f"{plural(both('headless'), 'token')} without a head (train {train.n['deps:headless']:,}, dev "
+                  f"{dev.n['deps:headless']:,}): treated as missing values", problem_examples(train, dev, key="deps:headless"))
+    if both("unlabelled"):
+        section.add("warning", f"{plural(both('unlabelled'), 'arc')} without a dependency label",
+                    problem_examples(train, dev, key="deps:unlabelled"))
+    section.check(not both("multiroot"), "Every sentence has at most one root", "warning",
+                  f"{plural(both('multiroot'), 'sentence')} with more than one root", problem_examples(train, dev, key="deps:multiroot"))
+    label_findings(section, "dependency", train.labels["deps"], dev.labels["deps"], self.threshold)
+    decorated = train.labels["deps:decorated"]
+    if decorated:
+        section.add("info", f"Projectivizing train adds {plural(len(decorated), 'decorated label')} "
+                            f"({len(train.labels['deps']) + len(decorated):,} in all)",
+                    [f"{l}: {c:,}" for l, c in decorated.most_common()])
 
 add_data_check(DepsCheck());
 
@@ -428,31 +436,33 @@ class EntsCheck(DataCheck):
             for e in ents:
                 if (e.start_char, e.end_char) not in kept: t.note("ents:misaligned", f"{e.label_} {e.text!r}")
 
-    def report(self, train: Tally, dev: Tally, section: Section, factories: Set[str]) -> None:
-        for t in (train, dev):
-            section.stats[t.name] = {k: t.n[f"ents:{k}"] for k in ("docs", "docs_without", "missing", "unlabelled",
-                                                                  "misaligned", "whitespace", "crossing")}
-            section.stats[t.name]["ents"] = sum(t.labels["ents"].values())
-            if t.n["ents:docs"]:
-                section.add("info", f"{t.name}: {plural(sum(t.labels['ents'].values()), 'entity', 'entities')} in "
-                                    f"{plural(t.n['ents:docs'], 'annotated doc')} ({t.n['ents:docs_without']:,} without entities)")
-            if t.n["ents:missing"]:
-                section.add("info", f"{t.name}: {plural(t.n['ents:missing'], 'token')} with unknown entity annotation in "
-                                    f"{plural(t.n['ents:partial_docs'], 'doc')} (missing values)")
-        both = lambda k: train.n[f"ents:{k}"] + dev.n[f"ents:{k}"]
-        section.check(not both("unlabelled"), "Every entity has a label", "error",
-                      f"{plural(both('unlabelled'), 'entity', 'entities')} without a label", problem_examples(train, dev, key="ents:unlabelled"))
-        section.check(not both("misaligned"), "Every entity lines up with the tokenizer's tokens", "warning",
-                      f"{plural(both('misaligned'), 'entity', 'entities')} (train {train.n['ents:misaligned']:,}, dev "
-                      f"{dev.n['ents:misaligned']:,}) {agree(both('misaligned'), 'does', 'do')} not line up with the tokenizer's tokens, so training ignores {agree(both('misaligned'), 'it', 'them')}",
-                      problem_examples(train, dev, key="ents:misaligned"))
-        section.check(not both("whitespace"), "No entity starts or ends with whitespace", "warning",
-                      f"{plural(both('whitespace'), 'entity', 'entities')} {agree(both('whitespace'), 'starts or ends', 'start or end')} with whitespace",
-                      problem_examples(train, dev, key="ents:whitespace"))
-        section.check(not both("crossing"), "No entity crosses a sentence boundary", "warning",
-                      f"{plural(both('crossing'), 'entity', 'entities')} {agree(both('crossing'), 'crosses', 'cross')} a sentence boundary",
-                      problem_examples(train, dev, key="ents:crossing"))
-        label_findings(section, "entity", train.labels["ents"], dev.labels["ents"], self.threshold)
+# %% ../nbs/22_debug_data.ipynb #492a42e0
+@patch
+def report(self: EntsCheck, train: Tally, dev: Tally, section: Section, factories: Set[str]) -> None:
+    for t in (train, dev):
+        section.stats[t.name] = {k: t.n[f"ents:{k}"] for k in ("docs", "docs_without", "missing", "unlabelled",
+                                                              "misaligned", "whitespace", "crossing")}
+        section.stats[t.name]["ents"] = sum(t.labels["ents"].values())
+        if t.n["ents:docs"]:
+            section.add("info", f"{t.name}: {plural(sum(t.labels['ents'].values()), 'entity', 'entities')} in "
+                                f"{plural(t.n['ents:docs'], 'annotated doc')} ({t.n['ents:docs_without']:,} without entities)")
+        if t.n["ents:missing"]:
+            section.add("info", f"{t.name}: {plural(t.n['ents:missing'], 'token')} with unknown entity annotation in "
+                                f"{plural(t.n['ents:partial_docs'], 'doc')} (missing values)")
+    both = lambda k: train.n[f"ents:{k}"] + dev.n[f"ents:{k}"]
+    section.check(not both("unlabelled"), "Every entity has a label", "error",
+                  f"{plural(both('unlabelled'), 'entity', 'entities')} without a label", problem_examples(train, dev, key="ents:unlabelled"))
+    section.check(not both("misaligned"), "Every entity lines up with the tokenizer's tokens", "warning",
+                  f"{plural(both('misaligned'), 'entity', 'entities')} (train {train.n['ents:misaligned']:,}, dev "
+                  f"{dev.n['ents:misaligned']:,}) {agree(both('misaligned'), 'does', 'do')} not line up with the tokenizer's tokens, so training ignores {agree(both('misaligned'), 'it', 'them')}",
+                  problem_examples(train, dev, key="ents:misaligned"))
+    section.check(not both("whitespace"), "No entity starts or ends with whitespace", "warning",
+                  f"{plural(both('whitespace'), 'entity', 'entities')} {agree(both('whitespace'), 'starts or ends', 'start or end')} with whitespace",
+                  problem_examples(train, dev, key="ents:whitespace"))
+    section.check(not both("crossing"), "No entity crosses a sentence boundary", "warning",
+                  f"{plural(both('crossing'), 'entity', 'entities')} {agree(both('crossing'), 'crosses', 'cross')} a sentence boundary",
+                  problem_examples(train, dev, key="ents:crossing"))
+    label_findings(section, "entity", train.labels["ents"], dev.labels["ents"], self.threshold)
 
 add_data_check(EntsCheck());
 
@@ -473,32 +483,34 @@ class CatsCheck(DataCheck):
         positive = sum(v >= 0.5 for v in cats.values())
         if positive != 1: t.note("cats:not_exclusive", f"{positive} positive labels")
 
-    def report(self, train: Tally, dev: Tally, section: Section, factories: Set[str]) -> None:
-        for t in (train, dev):
-            section.stats[t.name] = {"docs": t.n["cats:docs"], "labels": len(t.labels["cats:scored"]),
-                                     "not_exclusive": t.n["cats:not_exclusive"], "soft": t.n["cats:soft"]}
-            if t.n["cats:docs"]: section.add("info", f"{t.name}: {plural(t.n['cats:docs'], 'doc')} with categories")
-        both = lambda k: train.n[f"cats:{k}"] + dev.n[f"cats:{k}"]
-        section.check(not both("range"), "Every category score is between 0 and 1", "error",
-                      f"{plural(both('range'), 'doc')} with category scores outside [0, 1]", problem_examples(train, dev, key="cats:range"))
-        if both("soft"): section.add("info", f"{plural(both('soft'), 'score')} strictly between 0 and 1 (soft labels)")
-        labels = set(train.labels["cats:scored"]) | set(dev.labels["cats:scored"])
-        gaps = [f"{l!r} missing from {t.n['cats:docs'] - t.labels['cats:scored'][l]:,} {t.name} docs"
-                for t in (train, dev) for l in sorted(labels) if t.n["cats:docs"] and t.labels["cats:scored"][l] < t.n["cats:docs"]]
-        section.check(not gaps, "Every doc with categories scores every label", "warning",
-                      f"{plural(len(gaps), 'label')} not scored on every doc (missing values)", gaps)
-        exclusive = not both("not_exclusive")
-        section.stats["exclusive"] = exclusive
-        if exclusive: section.add("info", "Exactly one positive label per doc: mutually exclusive classes (textcat)")
-        else:
-            text = (f"{plural(both('not_exclusive'), 'doc')} with zero or several positive labels: "
-                    "the classes are not mutually exclusive")
-            if "textcat" in factories: section.add("error", text + ", but textcat needs exactly one; use textcat_multilabel",
-                                                   problem_examples(train, dev, key="cats:not_exclusive"))
-            else: section.add("info", text + " (textcat_multilabel)")
-        if exclusive and len(labels) == 1:
-            section.add("warning", "Only one category with every doc positive: nothing to learn (add the other classes)")
-        label_findings(section, "category", train.labels["cats"], dev.labels["cats"], self.threshold)
+# %% ../nbs/22_debug_data.ipynb #3143ee0f
+@patch
+def report(self: CatsCheck, train: Tally, dev: Tally, section: Section, factories: Set[str]) -> None:
+    for t in (train, dev):
+        section.stats[t.name] = {"docs": t.n["cats:docs"], "labels": len(t.labels["cats:scored"]),
+                                 "not_exclusive": t.n["cats:not_exclusive"], "soft": t.n["cats:soft"]}
+        if t.n["cats:docs"]: section.add("info", f"{t.name}: {plural(t.n['cats:docs'], 'doc')} with categories")
+    both = lambda k: train.n[f"cats:{k}"] + dev.n[f"cats:{k}"]
+    section.check(not both("range"), "Every category score is between 0 and 1", "error",
+                  f"{plural(both('range'), 'doc')} with category scores outside [0, 1]", problem_examples(train, dev, key="cats:range"))
+    if both("soft"): section.add("info", f"{plural(both('soft'), 'score')} strictly between 0 and 1 (soft labels)")
+    labels = set(train.labels["cats:scored"]) | set(dev.labels["cats:scored"])
+    gaps = [f"{l!r} missing from {t.n['cats:docs'] - t.labels['cats:scored'][l]:,} {t.name} docs"
+            for t in (train, dev) for l in sorted(labels) if t.n["cats:docs"] and t.labels["cats:scored"][l] < t.n["cats:docs"]]
+    section.check(not gaps, "Every doc with categories scores every label", "warning",
+                  f"{plural(len(gaps), 'label')} not scored on every doc (missing values)", gaps)
+    exclusive = not both("not_exclusive")
+    section.stats["exclusive"] = exclusive
+    if exclusive: section.add("info", "Exactly one positive label per doc: mutually exclusive classes (textcat)")
+    else:
+        text = (f"{plural(both('not_exclusive'), 'doc')} with zero or several positive labels: "
+                "the classes are not mutually exclusive")
+        if "textcat" in factories: section.add("error", text + ", but textcat needs exactly one; use textcat_multilabel",
+                                               problem_examples(train, dev, key="cats:not_exclusive"))
+        else: section.add("info", text + " (textcat_multilabel)")
+    if exclusive and len(labels) == 1:
+        section.add("warning", "Only one category with every doc positive: nothing to learn (add the other classes)")
+    label_findings(section, "category", train.labels["cats"], dev.labels["cats"], self.threshold)
 
 add_data_check(CatsCheck());
 
@@ -515,17 +527,19 @@ class SpansCheck(DataCheck):
             t.labels["spans:keys"][key] += len(group)
             t.labels[f"spans:{key}"].update(s.label_ or "(no label)" for s in group)
 
-    def report(self, train: Tally, dev: Tally, section: Section, factories: Set[str]) -> None:
-        for t in (train, dev):
-            section.stats[t.name] = {"docs": t.n["spans:docs"], "keys": dict(t.labels["spans:keys"])}
-            if t.n["spans:docs"]:
-                groups = ", ".join(f"{k!r} ({c:,} spans)" for k, c in sorted(t.labels["spans:keys"].items()))
-                section.add("info", f"{t.name}: span groups {groups} in {plural(t.n['spans:docs'], 'doc')}")
-        missing = sorted(set(dev.labels["spans:keys"]) - set(train.labels["spans:keys"]))
-        section.check(not missing, "Every dev span group occurs in train", "warning",
-                      f"{plural(len(missing), 'span group')} in dev but not in train: {', '.join(map(repr, missing))}")
-        for key in sorted(train.labels["spans:keys"]):
-            label_findings(section, f"span {key!r}", train.labels[f"spans:{key}"], dev.labels[f"spans:{key}"], self.threshold, prefix=f"{key}:")
+# %% ../nbs/22_debug_data.ipynb #bc064f61
+@patch
+def report(self: SpansCheck, train: Tally, dev: Tally, section: Section, factories: Set[str]) -> None:
+    for t in (train, dev):
+        section.stats[t.name] = {"docs": t.n["spans:docs"], "keys": dict(t.labels["spans:keys"])}
+        if t.n["spans:docs"]:
+            groups = ", ".join(f"{k!r} ({c:,} spans)" for k, c in sorted(t.labels["spans:keys"].items()))
+            section.add("info", f"{t.name}: span groups {groups} in {plural(t.n['spans:docs'], 'doc')}")
+    missing = sorted(set(dev.labels["spans:keys"]) - set(train.labels["spans:keys"]))
+    section.check(not missing, "Every dev span group occurs in train", "warning",
+                  f"{plural(len(missing), 'span group')} in dev but not in train: {', '.join(map(repr, missing))}")
+    for key in sorted(train.labels["spans:keys"]):
+        label_findings(section, f"span {key!r}", train.labels[f"spans:{key}"], dev.labels[f"spans:{key}"], self.threshold, prefix=f"{key}:")
 
 add_data_check(SpansCheck());
 
@@ -573,6 +587,7 @@ def read_corpora(config: Config, nlp, *, max_examples: int = 5) -> Tuple[Tally, 
         tallies.append(tally_corpus(name, reader(nlp), source=source, max_examples=max_examples))
     return tallies[0], tallies[1]
 
+# %% ../nbs/22_debug_data.ipynb #e6931415
 def debug_data(config: Config, *, max_examples: int = 5) -> DataReport:
     "Read the corpora of `config` and check them for the pipeline it describes."
     from nlpnb.language import Language
@@ -610,56 +625,8 @@ def debug_data(config: Config, *, max_examples: int = 5) -> DataReport:
     return report
 
 # %% ../nbs/22_debug_data.ipynb #867d2376
-MARKS = {"error": ("✘", "red"), "warning": ("⚠", "yellow"), "info": ("ℹ", "blue"), "ok": ("✔", "green")}
-
 def verdict(report: DataReport) -> Tuple[str, str]:
     "(level, sentence) of the overall verdict."
     if report.errors: return "error", "Fix the errors before training."
     if report.warnings: return "warning", "The data can be trained on; look at the warnings first."
     return "ok", "The data is ready for training."
-
-def render_report(report: DataReport, *, stream: Optional[IO] = None, verbose: bool = False, ignore_warnings: bool = False,
-                  no_format: bool = False, max_details: int = 5) -> str:
-    "The report as text; `stream` decides whether it is coloured."
-    stream = stream if stream is not None else sys.stdout
-    lines: List[str] = []
-    for section in report.sections:
-        shown = [f for f in section.findings if not (ignore_warnings and f.level == "warning")]
-        if no_format:
-            for f in shown:
-                lines.append(f"{f.level}\t{section.title}\t{f.text}")
-                if f.level in ("error", "warning") or verbose:
-                    lines += [f"{f.level}\t{section.title}\t  {d}" for d in (f.details if verbose else f.details[:max_details])]
-            continue
-        lines += ["", styled(section.title, "bold", stream), "-" * len(section.title)]
-        for f in shown:
-            mark, color = MARKS[f.level]
-            lines.append(f"{styled(mark, color, stream)} {f.text}")
-            if f.level in ("error", "warning") or verbose:
-                details = f.details if verbose else f.details[:max_details]
-                lines += [f"    {d}" for d in details]
-                if len(f.details) > len(details): lines.append(f"    … and {len(f.details) - len(details):,} more (see --verbose)")
-    n_err, n_warn, n_ok = len(report.errors), len(report.warnings), len(report.passed)
-    level, sentence = verdict(report)
-    counts = f"{plural(n_err, 'error')}, {plural(n_warn, 'warning')}{' (hidden)' if ignore_warnings and n_warn else ''}, {plural(n_ok, 'check')} passed"
-    if no_format: lines += [f"{level}\tVerdict\t{counts}", f"{level}\tVerdict\t{sentence}"]
-    else: lines += ["", styled("Verdict", "bold", stream), "-------", f"{styled(MARKS[level][0], MARKS[level][1], stream)} {counts}. {sentence}"]
-    return "\n".join(lines).lstrip("\n")
-
-# %% ../nbs/22_debug_data.ipynb #d5a02c41
-def _debug_data_arguments(p: argparse.ArgumentParser) -> None:
-    add_config_arguments(p)
-    for action in p._actions:
-        if action.dest == "verbose": action.help = "list every label and every problem found, and the overrides applied"
-    p.add_argument("--ignore-warnings", "-IW", action="store_true", help="hide warnings; show statistics and errors only")
-    p.add_argument("--no-format", "-NF", action="store_true",
-                   help="plain tab-separated lines (level, section, text) without colours or headings")
-
-@command("debug data", "Analyse the training and dev corpora: sizes, labels, invalid annotation, and a verdict.",
-         _debug_data_arguments, takes_overrides=True)
-def debug_data_cli(args: argparse.Namespace) -> int:
-    config = read_cli_config(args.config_path, args.overrides, code=args.code, verbose=args.verbose)
-    report = debug_data(config, max_examples=1000 if args.verbose else 5)
-    print(render_report(report, stream=sys.stdout, verbose=args.verbose, ignore_warnings=args.ignore_warnings,
-                        no_format=args.no_format))
-    return report.exit_code

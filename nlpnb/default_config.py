@@ -9,7 +9,7 @@ __all__ = ['DEFAULT_CONFIG_TEXT', 'CONFIG_SECTION_ORDER', 'default_config']
 from thinc.api import Config
 
 # %% ../nbs/12a_default_config.ipynb #f9ef59bc
-DEFAULT_CONFIG_TEXT = """
+_PIPELINE_SECTIONS = """
 [paths]
 train = null
 dev = null
@@ -34,7 +34,10 @@ batch_size = 1000
 
 [components]
 
-[corpora]
+"""
+
+# %% ../nbs/12a_default_config.ipynb #90984708
+_CORPORA_SECTION = """[corpora]
 
 [corpora.train]
 @readers = "nlpnb.Corpus.v1"
@@ -54,7 +57,10 @@ limit = 0
 augmenter = null
 shuffle = false
 
-[training]
+"""
+
+# %% ../nbs/12a_default_config.ipynb #814ded7b
+_TRAINING_SECTION = """[training]
 train_corpus = "corpora.train"
 dev_corpus = "corpora.dev"
 seed = ${system.seed}
@@ -70,7 +76,10 @@ annotating_components = []
 before_to_disk = null
 before_update = null
 
-[training.batcher]
+"""
+
+# %% ../nbs/12a_default_config.ipynb #c8de01bc
+_TRAINING_FUNCTIONS = """[training.batcher]
 @batchers = "nlpnb.batch_by_words.v1"
 discard_oversize = false
 tolerance = 0.2
@@ -100,7 +109,10 @@ learn_rate = 0.001
 
 [training.score_weights]
 
-[pretraining]
+"""
+
+# %% ../nbs/12a_default_config.ipynb #68ffd280
+_INITIALIZE_SECTIONS = """[pretraining]
 
 [initialize]
 vectors = ${paths.vectors}
@@ -114,6 +126,9 @@ after_init = null
 
 [initialize.tokenizer]
 """
+
+# %% ../nbs/12a_default_config.ipynb #bca3e21d
+DEFAULT_CONFIG_TEXT = _PIPELINE_SECTIONS + _CORPORA_SECTION + _TRAINING_SECTION + _TRAINING_FUNCTIONS + _INITIALIZE_SECTIONS
 
 CONFIG_SECTION_ORDER = ["paths", "system", "nlp", "components", "corpora", "training", "pretraining", "initialize"]
 

@@ -4,17 +4,15 @@
 
 # %% ../nbs/27_init_config.ipynb #75b65e8b
 from __future__ import annotations
-import argparse, copy, sys
+import copy
 from typing import Any, Dict, List, Optional
 from thinc.api import Config
-from .cli import command
-from .cli_config import fill_config, import_code, styled, write_config
-from .config import ConfigError
+from .config import ConfigError, fill_config
 from .default_config import CONFIG_SECTION_ORDER
 
 # %% auto #0
 __all__ = ['LISTENER', 'TEMPLATE_MODELS', 'TEMPLATE_SETTINGS', 'shared_tok2vec_model', 'init_config', 'base_config',
-           'available_components', 'init_config_cli']
+           'available_components']
 
 # %% ../nbs/27_init_config.ipynb #1cbc013f
 def shared_tok2vec_model(optimize: str = "efficiency", gpu: bool = False) -> Dict[str, Any]:
@@ -29,6 +27,7 @@ def shared_tok2vec_model(optimize: str = "efficiency", gpu: bool = False) -> Dic
 
 LISTENER = {"@architectures": "nlpnb.Tok2VecListener.v1", "width": "${components.tok2vec.model.encode.width}", "upstream": "*"}
 
+# %% ../nbs/27_init_config.ipynb #c96794ff
 # where a training config wants more than the factory's default (spaCy's init-config template makes the same choice):
 # the parser's hidden layer is wider with more pieces, since it scores many more moves than the entity recognizer
 TEMPLATE_MODELS = {"parser": {"hidden_width": 128, "maxout_pieces": 3}}
@@ -53,6 +52,7 @@ def _component_block(factory: str, optimize: str = "efficiency") -> Dict[str, An
     if isinstance(model, dict) and isinstance(model.get("tok2vec"), dict): model["tok2vec"] = dict(LISTENER)
     return block
 
+# %% ../nbs/27_init_config.ipynb #3dc04371
 def init_config(lang: str = "en", pipeline: List[str] = (), *, optimize: str = "efficiency", gpu: bool = False,
                 pretraining: bool = False) -> Config:
     "A complete training config for `lang` and the components `pipeline`."
@@ -79,30 +79,9 @@ def base_config(lang: str = "en", pipeline: List[str] = (), *, optimize: str = "
                    "components": components}, section_order=CONFIG_SECTION_ORDER)
     return Config().from_str(base.to_str(), interpolate=False)
 
+# %% ../nbs/27_init_config.ipynb #50e4a961
 def available_components() -> List[str]:
     "Factories `init config` can put in a pipeline (every registered one but the examples' throwaways)."
     from nlpnb.language import _FACTORY_META
     import nlpnb
     return sorted(n for n, m in _FACTORY_META.items() if getattr(m, "factory", n) == n)
-
-# %% ../nbs/27_init_config.ipynb #c96794ff
-def _init_config_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("output_path", metavar="OUTPUT", help="where to write the config, or - for standard output")
-    p.add_argument("--lang", "-l", default="en", help="language code of the pipeline")
-    p.add_argument("--pipeline", "-p", default="", help="comma-separated component names, e.g. tagger,ner,textcat")
-    p.add_argument("--optimize", "-o", default="efficiency", choices=["efficiency", "accuracy"],
-                   help="smaller, faster models, or larger, more accurate ones")
-    p.add_argument("--gpu", "-G", action="store_true", help="a config meant to be trained on a GPU")
-    p.add_argument("--pretraining", "-pt", action="store_true", help="add a [pretraining] block (not available yet)")
-    p.add_argument("--code", "-c", default=None, metavar="PATH", help="Python file with registered components to import first")
-
-@command("init config", "Write a complete starter config for a language and a list of components.", _init_config_arguments)
-def init_config_cli(args: argparse.Namespace) -> int:
-    import_code(args.code)
-    config = init_config(args.lang, [p.strip() for p in args.pipeline.split(",")], optimize=args.optimize, gpu=args.gpu,
-                         pretraining=args.pretraining)
-    write_config(config, args.output_path)
-    if args.output_path != "-":
-        print(styled("✔", "green", sys.stderr) + f" Wrote a config for {config['nlp']['pipeline']} to {args.output_path}. "
-              f"Set paths.train and paths.dev, then: nlpnb train {args.output_path} --output ./output", file=sys.stderr)
-    return 0

@@ -11,6 +11,8 @@ from thinc.api import Config
 from .config import ConfigError
 from .init_config import available_components, base_config, init_config
 from .lang import available_languages
+from .util import write_file_atomic
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['QUICKSTART_COMPONENTS', 'QuickstartConfig']
@@ -27,6 +29,7 @@ def _problem(lang: str, pipeline: Sequence[str], vectors: bool, pretraining: boo
     if pretraining: return "Pretraining isn't available yet (there is no `nlpnb pretrain`). Untick 'pretraining'."
     return None
 
+# %% ../nbs/71_quickstart.ipynb #450dbba4
 class QuickstartConfig:
     "The quickstart form: options on the left, the config they make on the right, buttons to save it."
     def __init__(self, lang: str = "en", pipeline: Iterable[str] = ("tagger", "parser", "ner"),
@@ -50,46 +53,51 @@ class QuickstartConfig:
         self.save_full.on_click(lambda b: self.save(filled=True))
         self.refresh()
 
-    @property
-    def pipeline(self) -> List[str]:
-        "The ticked components, in the order of the form."
-        return [name for name, box in self.components.items() if box.value]
+# %% ../nbs/71_quickstart.ipynb #187c78e0
+@patch(as_prop=True)
+def pipeline(self: QuickstartConfig) -> List[str]:
+    "The ticked components, in the order of the form."
+    return [name for name, box in self.components.items() if box.value]
 
-    def _options(self) -> dict:
-        return dict(optimize=self.optimize.value, gpu=self.hardware.value == "GPU")
+@patch
+def _options(self: QuickstartConfig) -> dict:
+    return dict(optimize=self.optimize.value, gpu=self.hardware.value == "GPU")
 
-    def refresh(self) -> None:
-        "Rebuild the config text (or the explanation of why there is none) from the options."
-        problem = _problem(self.lang.value, self.pipeline, self.vectors.value, self.pretraining.value)
-        if problem is None:
-            try: self.text.value = init_config(self.lang.value, self.pipeline, **self._options()).to_str()
-            except (ConfigError, ValueError) as e: problem = str(e)
-        if problem is not None: self.text.value = ""
-        self.message.value = f'<span style="color: #b00020">{problem}</span>' if problem else ""
-        self.save_base.disabled = self.save_full.disabled = problem is not None
+@patch
+def refresh(self: QuickstartConfig) -> None:
+    "Rebuild the config text (or the explanation of why there is none) from the options."
+    problem = _problem(self.lang.value, self.pipeline, self.vectors.value, self.pretraining.value)
+    if problem is None:
+        try: self.text.value = init_config(self.lang.value, self.pipeline, **self._options()).to_str()
+        except (ConfigError, ValueError) as e: problem = str(e)
+    if problem is not None: self.text.value = ""
+    self.message.value = f'<span style="color: #b00020">{problem}</span>' if problem else ""
+    self.save_base.disabled = self.save_full.disabled = problem is not None
 
-    def save(self, filled: bool = True) -> Optional[Path]:
-        "Write `config.cfg` (filled) or `base_config.cfg` (the partial one `nlpnb init fill-config` completes)."
-        if self.save_full.disabled: return None
-        folder = Path(self.folder.value).expanduser()
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / ("config.cfg" if filled else "base_config.cfg")
-        config = (init_config if filled else base_config)(self.lang.value, self.pipeline, **self._options())
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(config.to_str(), encoding="utf8")
-        tmp.replace(path)                       # atomic: an existing config is never half-written
-        self.message.value = f"Saved <code>{path}</code>. Next: set paths.train and paths.dev, then <code>nlpnb train {path}</code>."
-        return path
+# %% ../nbs/71_quickstart.ipynb #4484556a
+@patch
+def save(self: QuickstartConfig, filled: bool = True) -> Optional[Path]:
+    "Write `config.cfg` (filled) or `base_config.cfg` (the partial one `nlpnb init fill-config` completes)."
+    if self.save_full.disabled: return None
+    folder = Path(self.folder.value).expanduser()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / ("config.cfg" if filled else "base_config.cfg")
+    config = (init_config if filled else base_config)(self.lang.value, self.pipeline, **self._options())
+    write_file_atomic(path, config.to_str())
+    self.message.value = f"Saved <code>{path}</code>. Next: set paths.train and paths.dev, then <code>nlpnb train {path}</code>."
+    return path
 
-    @property
-    def widget(self) -> widgets.Widget:
-        "The whole form as one widget."
-        options = widgets.VBox([self.lang, widgets.HTML("<b>Components</b>"), widgets.VBox(list(self.components.values())),
-                                self.hardware, self.optimize, self.vectors, self.pretraining, self.folder,
-                                widgets.HBox([self.save_base, self.save_full]), self.message],
-                               layout=widgets.Layout(width="34%"))
-        return widgets.HBox([options, widgets.VBox([self.text], layout=widgets.Layout(width="66%"))])
+# %% ../nbs/71_quickstart.ipynb #7ecad7db
+@patch(as_prop=True)
+def widget(self: QuickstartConfig) -> widgets.Widget:
+    "The whole form as one widget."
+    options = widgets.VBox([self.lang, widgets.HTML("<b>Components</b>"), widgets.VBox(list(self.components.values())),
+                            self.hardware, self.optimize, self.vectors, self.pretraining, self.folder,
+                            widgets.HBox([self.save_base, self.save_full]), self.message],
+                           layout=widgets.Layout(width="34%"))
+    return widgets.HBox([options, widgets.VBox([self.text], layout=widgets.Layout(width="66%"))])
 
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-        display(self.widget)
+@patch
+def _ipython_display_(self: QuickstartConfig) -> None:
+    from IPython.display import display
+    display(self.widget)

@@ -4,16 +4,14 @@
 
 # %% ../nbs/70_viz.ipynb #b555c0ac
 from __future__ import annotations
-import argparse, html, http.server, sys, zlib
-from pathlib import Path
+import http.server, sys, zlib
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
-from .cli import command
+from .util import escape_html, in_notebook
 from .tokens.doc import Doc, Span
 
 # %% auto #0
 __all__ = ['DEP_OPTIONS', 'LABEL_COLORS', 'STYLES', 'arc_levels', 'parse_arcs', 'render_dep_svg', 'label_color',
-           'render_ents_html', 'span_rows', 'render_spans_html', 'render_markup', 'page', 'render', 'serve',
-           'render_cli']
+           'render_ents_html', 'span_rows', 'render_spans_html', 'render_markup', 'page', 'render', 'serve']
 
 # %% ../nbs/70_viz.ipynb #c97bf8f5
 def arc_levels(arcs: Sequence[Tuple[int, int]]) -> List[int]:
@@ -43,8 +41,6 @@ DEP_OPTIONS = {"distance": 120, "offset_x": 40, "word_spacing": 45, "arrow_spaci
                "arrow_stroke": 2, "level_height": 40, "font": "Arial, sans-serif", "color": "#000000",
                "bg": "#ffffff", "show_tags": True}
 
-def _esc(text: str) -> str: return html.escape(str(text), quote=True)
-
 def render_dep_svg(sent: Span, options: Optional[Dict[str, Any]] = None, svg_id: str = "0") -> str:
     "One sentence's parse as an SVG element."
     o = {**DEP_OPTIONS, **(options or {})}
@@ -55,13 +51,13 @@ def render_dep_svg(sent: Span, options: Optional[Dict[str, Any]] = None, svg_id:
     width = o["offset_x"] * 2 + max(len(words), 1) * o["distance"]
     height = y + o["word_spacing"] * 2 + 20
     x = lambda i: o["offset_x"] + i * o["distance"] + o["distance"] // 2
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="nlpnb-dep" id="nlpnb-dep-{_esc(svg_id)}" '
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="nlpnb-dep" id="nlpnb-dep-{escape_html(svg_id)}" '
              f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
              f'style="max-width: none; color: {o["color"]}; background: {o["bg"]}; font-family: {o["font"]}">']
     for i, (text, tag) in enumerate(words):
         parts.append(f'<text class="nlpnb-word" text-anchor="middle" y="{y + o["word_spacing"]}">'
-                     f'<tspan x="{x(i)}" fill="currentColor">{_esc(text)}</tspan>'
-                     + (f'<tspan class="nlpnb-tag" x="{x(i)}" dy="2em" fill="currentColor">{_esc(tag)}</tspan>'
+                     f'<tspan x="{x(i)}" fill="currentColor">{escape_html(text)}</tspan>'
+                     + (f'<tspan class="nlpnb-tag" x="{x(i)}" dy="2em" fill="currentColor">{escape_html(tag)}</tspan>'
                         if o["show_tags"] and tag else "") + "</text>")
     for k, a in enumerate(arcs):
         # arcs meeting at a word land apart, and don't cross there: the lower the arc, the further from the word's centre
@@ -71,12 +67,12 @@ def render_dep_svg(sent: Span, options: Optional[Dict[str, Any]] = None, svg_id:
         end_x = x1 if a["dir"] == "left" else x2                     # the arrowhead points at the dependent
         w = o["arrow_width"]
         head = f"M{end_x},{y + 2} L{end_x - w // 2},{y - w} {end_x + w // 2},{y - w}"
-        parts.append(f'<g class="nlpnb-arc" id="arc-{_esc(svg_id)}-{k}">'
+        parts.append(f'<g class="nlpnb-arc" id="arc-{escape_html(svg_id)}-{k}">'
                      f'<path d="M{x1},{y} C{x1},{y_top} {x2},{y_top} {x2},{y}" fill="none" stroke="currentColor" '
                      f'stroke-width="{o["arrow_stroke"]}px"/>'
                      f'<text class="nlpnb-label" x="{(x1 + x2) // 2}" y="{y_top + (y - y_top) // 4 - 4}" '
                      f'text-anchor="middle" font-size="0.8em" fill="currentColor" stroke="{o["bg"]}" stroke-width="4" '
-                     f'paint-order="stroke">{_esc(a["label"])}</text>'
+                     f'paint-order="stroke">{escape_html(a["label"])}</text>'
                      f'<path d="{head}" fill="currentColor"/></g>')
     parts.append("</svg>")
     return "".join(parts)
@@ -93,8 +89,8 @@ def label_color(label: str, colors: Optional[Dict[str, str]] = None) -> str:
 
 def _mark(text: str, label: str, color: str) -> str:
     return (f'<mark class="nlpnb-ent" style="background: {color}; padding: 0.2em 0.35em; margin: 0 0.15em; '
-            f'line-height: 2.2; border-radius: 0.3em">{_esc(text)}<span class="nlpnb-label" style="font-size: 0.7em; '
-            f'font-weight: bold; text-transform: uppercase; margin-left: 0.4em; vertical-align: middle">{_esc(label)}</span></mark>')
+            f'line-height: 2.2; border-radius: 0.3em">{escape_html(text)}<span class="nlpnb-label" style="font-size: 0.7em; '
+            f'font-weight: bold; text-transform: uppercase; margin-left: 0.4em; vertical-align: middle">{escape_html(label)}</span></mark>')
 
 def render_ents_html(doc: Doc, options: Optional[Dict[str, Any]] = None) -> str:
     "The text of `doc` with its entities marked (`options`: `ents` = labels to show, `colors`)."
@@ -103,13 +99,14 @@ def render_ents_html(doc: Doc, options: Optional[Dict[str, Any]] = None) -> str:
     out, pos, text = [], 0, doc.text
     for ent in doc.ents:
         if show is not None and ent.label_ not in show: continue
-        out.append(_esc(text[pos:ent.start_char]))
+        out.append(escape_html(text[pos:ent.start_char]))
         out.append(_mark(text[ent.start_char:ent.end_char], ent.label_, label_color(ent.label_, o.get("colors"))))
         pos = ent.end_char
-    out.append(_esc(text[pos:]))
+    out.append(escape_html(text[pos:]))
     body = "".join(out).replace("\n", "<br>")
     return f'<div class="nlpnb-ents" style="line-height: 2.5; direction: ltr">{body}</div>'
 
+# %% ../nbs/70_viz.ipynb #497c9fd4
 def span_rows(spans: Sequence[Span]) -> List[int]:
     "A row per span such that spans in one row don't overlap (greedy, in order of start then length)."
     ends: List[int] = []
@@ -136,23 +133,16 @@ def render_spans_html(doc: Doc, options: Optional[Dict[str, Any]] = None) -> str
             color = label_color(span.label_, o.get("colors"))
             # the label floats over the bar, so it doesn't widen its token; a bar that goes on covers the gap to the next token
             label = (f'<span class="nlpnb-label" style="position: absolute; left: 0.2em; top: 0; font-size: 0.65em; '
-                     f'font-weight: bold; line-height: 1.7; white-space: nowrap; z-index: 1">{_esc(span.label_)}</span>'
+                     f'font-weight: bold; line-height: 1.7; white-space: nowrap; z-index: 1">{escape_html(span.label_)}</span>'
                      if tok.i == span.start else "")
             gap = "margin-right: -0.3em; " if tok.i + 1 < span.end else ""
             bars.append(f'<div class="nlpnb-span" style="background: {color}; height: 1.1em; position: relative; {gap}">{label}</div>')
         cells.append(f'<span class="nlpnb-token" style="display: inline-block; vertical-align: top; padding-right: 0.3em">'
-                     f'{_esc(tok.text)}{"".join(bars)}</span>')
+                     f'{escape_html(tok.text)}{"".join(bars)}</span>')
     return f'<div class="nlpnb-spans" style="line-height: 1.4; direction: ltr">{"".join(cells)}</div>'
 
 # %% ../nbs/70_viz.ipynb #cb4d61d7
 STYLES = ("dep", "ent", "span")
-
-def _in_notebook() -> bool:
-    try:
-        from IPython import get_ipython
-        shell = get_ipython()
-        return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
-    except ImportError: return False
 
 def _sentences(item: Union[Doc, Span]) -> List[Span]:
     if isinstance(item, Span): return [item]
@@ -175,21 +165,23 @@ def render_markup(docs: Iterable[Union[Doc, Span]], style: str = "dep", options:
 
 def page(markup: str, title: str = "nlpnb") -> str:
     "A whole HTML page around `markup`."
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{_esc(title)}</title></head>'
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{escape_html(title)}</title></head>'
             f'<body style="font-family: Arial, sans-serif; padding: 2em; color: #000; background: #fff">{markup}</body></html>')
 
+# %% ../nbs/70_viz.ipynb #032c7038
 def render(docs: Union[Doc, Span, Iterable[Union[Doc, Span]]], style: str = "dep", *, page: bool = False,
            options: Optional[Dict[str, Any]] = None, jupyter: Optional[bool] = None) -> Optional[str]:
     "HTML/SVG for `docs` in `style` ('dep', 'ent' or 'span'); in a notebook it is displayed instead of returned."
     items = [docs] if isinstance(docs, (Doc, Span)) else list(docs)
     markup = render_markup(items, style, options)
     out = globals()["page"](markup) if page else markup
-    if jupyter if jupyter is not None else _in_notebook():
+    if jupyter if jupyter is not None else in_notebook():
         from IPython.display import HTML, display
         display(HTML(out))
         return None             # as displaCy: a cell ending in `render(doc)` shows the drawing, not also its markup
     return out
 
+# %% ../nbs/70_viz.ipynb #cc425235
 def serve(docs: Union[Doc, Span, Iterable[Union[Doc, Span]]], style: str = "dep", *, port: int = 5000,
           host: str = "127.0.0.1", options: Optional[Dict[str, Any]] = None) -> None:
     "Serve the rendered page on http://HOST:PORT until interrupted (Ctrl-C)."
@@ -206,26 +198,3 @@ def serve(docs: Union[Doc, Span, Iterable[Union[Doc, Span]]], style: str = "dep"
         print(f"Serving the {style} visualization on http://{host}:{port} (Ctrl-C to stop)", file=sys.stderr)
         try: server.serve_forever()
         except KeyboardInterrupt: print("Stopped the server.", file=sys.stderr)
-
-# %% ../nbs/70_viz.ipynb #8d881cd2
-def _render_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("model", help="a saved pipeline (a folder written by nlpnb train or nlp.to_disk)")
-    p.add_argument("text", nargs="+", help="text(s) to process and render, one document each")
-    p.add_argument("--style", "-s", choices=STYLES, default="dep", help="what to draw (default: dep)")
-    p.add_argument("--spans-key", "-k", default="sc", help="the doc.spans key for --style span (default: sc)")
-    p.add_argument("--output", "-o", default="-", metavar="PATH", help="HTML file to write ('-': standard output)")
-
-@command("render", "Draw a pipeline's parses, entities or spans of some text as an HTML page.", _render_arguments)
-def render_cli(args: argparse.Namespace) -> int:
-    "Process the texts with the pipeline and write the page."
-    import nlpnb
-    path = Path(args.model)
-    if not (path / "config.cfg").exists():
-        raise SystemExit(f"Can't render with {args.model}: no saved pipeline there (expected {path / 'config.cfg'})")
-    nlp = nlpnb.load(path)
-    html_page = render(list(nlp.pipe(args.text)), args.style, page=True, options={"spans_key": args.spans_key}, jupyter=False)
-    if args.output == "-": sys.stdout.write(html_page + "\n")
-    else:
-        Path(args.output).write_text(html_page, encoding="utf8")
-        print(f"Wrote {args.output}", file=sys.stderr)
-    return 0

@@ -10,6 +10,38 @@ def nlpnb(*args, input=None, env=None):
     return subprocess.run([sys.executable, "-m", "nlpnb", *args], input=input, capture_output=True, text=True,
                           env={**os.environ, "NO_COLOR": "1", **(env or {})}, timeout=300)
 
+# what `nlpnb --help` listed before the commands moved into the nlpnb/cli/ package (issue 13)
+EVERY_COMMAND = ["benchmark speed", "convert", "debug config", "debug data", "evaluate", "init config", "init fill-config",
+                 "init labels", "render", "report", "train"]
+
+def test_every_command_is_still_registered():
+    from nlpnb.cli import COMMANDS, main
+    assert main(["--version"]) == 0          # imports COMMAND_MODULES
+    assert sorted(COMMANDS) == EVERY_COMMAND
+    res = nlpnb("--help")
+    assert res.returncode == 0
+    for group in {c.split()[0] for c in EVERY_COMMAND}: assert f"    {group}" in res.stdout, group
+    for name in EVERY_COMMAND:
+        res = nlpnb(*name.split(), "--help")
+        assert res.returncode == 0 and res.stdout.startswith(f"usage: nlpnb {name}"), (name, res.stdout[:80], res.stderr)
+
+def _loaded(code: str):
+    res = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    return [line.split("|")[-1].strip() for line in res.stderr.splitlines() if line.startswith("import time:")]
+
+def test_the_library_never_imports_the_command_line():
+    loaded = _loaded("import nlpnb")
+    assert not [m for m in loaded if m == "argparse" or m.startswith("nlpnb.cli")]
+    # the library modules that once imported a command module (quickstart's widgets bring argparse via traitlets)
+    loaded = _loaded("import nlpnb.quickstart, nlpnb.training.monitor, nlpnb.config, nlpnb.init_config, nlpnb.debug_data, "
+                     "nlpnb.viz, nlpnb.training.report")
+    assert not [m for m in loaded if m.startswith("nlpnb.cli")]
+
+def test_a_missing_code_file_is_one_line():
+    res = nlpnb("init", "config", "-", "--pipeline", "tagger", "--code", "/nonexistent/functions.py")
+    assert (res.returncode, res.stdout, res.stderr) == (1, "", "error: --code file not found: /nonexistent/functions.py\n")
+
 def test_fill_config_to_stdout_pipes_into_debug_config(tmp_path):
     (tmp_path / "base.cfg").write_text(BASE)
     filled = nlpnb("init", "fill-config", str(tmp_path / "base.cfg"), "-")

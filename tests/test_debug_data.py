@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import srsly
 
-import nlpnb.debug_data  # noqa: F401  (registers the command)
+import nlpnb.cli.debug_data  # noqa: F401  (registers the command)
 from nlpnb.cli import COMMAND_MODULES, run_cli
 from nlpnb.config import load_config
 from nlpnb.debug_data import CatsCheck, Section, Tally, debug_data, tree_problems
@@ -265,7 +265,7 @@ def test_components_focus_the_report(tmp_path, trainable):
     vocab = Vocab()
     doc = Doc(vocab, ["She", "reads", "."], heads=[1, 1, 1], deps=["nsubj", "ROOT", "punct"])
     DocBin(docs=[doc]).to_disk(tmp_path / "c.nlpnb")
-    from nlpnb.cli_config import import_code
+    from nlpnb.util import import_code
     import_code(str(tmp_path / "code.py"))
     cfg = write_config(tmp_path, tmp_path / "c.nlpnb", tmp_path / "c.nlpnb", '["ner"]', f'\n[components.ner]\nfactory = "{name}"\n')
     code, out, err = run_cli(["debug", "data", str(cfg), "--code", str(tmp_path / "code.py")])
@@ -299,7 +299,7 @@ def test_verbose_lists_everything_and_the_overrides(tmp_path):
     _, out, err = run_cli(["debug", "data", str(cfg), "--verbose", "--corpora.train.limit", "8"])
     assert "… and" not in out and "'label7': 1" in out and "override: corpora.train.limit = 8" in err
 
-@pytest.mark.skipif("nlpnb.debug_data" not in COMMAND_MODULES, reason="nlpnb.debug_data is not in nlpnb.cli.COMMAND_MODULES yet")
+@pytest.mark.skipif("nlpnb.cli.debug_data" not in COMMAND_MODULES, reason="nlpnb.cli.debug_data is not in nlpnb.cli.COMMAND_MODULES yet")
 def test_as_a_process(planted):
     res = subprocess.run([sys.executable, "-m", "nlpnb", "debug", "data", str(planted), "--no-format"], capture_output=True,
                          text=True, env={**os.environ, "NO_COLOR": "1"}, timeout=300)

@@ -16,7 +16,7 @@ from thinc.api import Config
 
 import nlpnb
 from nlpnb.cli import run_cli
-from nlpnb.cli_config import import_code
+from nlpnb.util import import_code
 from nlpnb.config import load_config
 from nlpnb.registry import registry
 from nlpnb.tokens import DocBin

@@ -105,6 +105,6 @@ def test_render_in_a_notebook_displays_and_returns_nothing():
     from unittest import mock
     import nlpnb, nlpnb.viz
     doc = nlpnb.blank("en")("Hi there")
-    with mock.patch.object(nlpnb.viz, "_in_notebook", return_value=True), mock.patch("IPython.display.display") as shown:
+    with mock.patch.object(nlpnb.viz, "in_notebook", return_value=True), mock.patch("IPython.display.display") as shown:
         assert nlpnb.render(doc, "ent") is None and shown.call_count == 1
         assert "Hi there" in nlpnb.render(doc, "ent", jupyter=False) and shown.call_count == 1

@@ -32,6 +32,7 @@ def setup_device(gpu_id: int = -1, allocator: Optional[str] = None) -> None:
         raise RuntimeError(f"Can't use GPU {gpu_id}: {e}. Install the GPU extra (pip install -e \".[cuda]\") on a machine "
                            "with CUDA, or train on the CPU with --gpu-id -1.") from None
 
+# %% ../../nbs/25_train.ipynb #1ff58d13
 TRAINING_SECTIONS = ("nlp", "components", "corpora", "training", "initialize")
 
 def missing_training_settings(config: Config) -> List[str]:
@@ -43,6 +44,7 @@ def missing_training_settings(config: Config) -> List[str]:
         missing += [f"{section}.{k}" for k, v in default[section].items() if k not in config[section] and not isinstance(v, dict)]
     return missing
 
+# %% ../../nbs/25_train.ipynb #601b9f9c
 def init_nlp(config: Config, *, gpu_id: int = -1) -> Language:
     "A pipeline built from `config` and initialized on its training corpus."
     missing = missing_training_settings(config)
@@ -144,6 +146,7 @@ def save_pipeline(nlp: Language, path: Path, optimizer: Optimizer, before_to_dis
     with nlp.use_params(optimizer.averages):
         (before_to_disk(nlp) if before_to_disk else nlp).to_disk(path)
 
+# %% ../../nbs/25_train.ipynb #b5b00436
 def train(nlp: Language, output_path: Optional[Union[str, Path]] = None, *, stdout: IO = None, stderr: IO = None,
           should_stop: Callable[[], bool] = lambda: False, logger: Optional[Callable] = None,
           records: Optional[List[Dict[str, Any]]] = None) -> Tuple[Language, Optional[Path]]:

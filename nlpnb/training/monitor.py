@@ -11,10 +11,12 @@ from thinc.api import Config
 from ..config import apply_overrides, load_config
 from ..registry import registry
 from .loggers import Finalize, LogStep, log_record
-from .report import _esc, best_record, charts_html, evaluations_table, summary_line
+from .report import best_record, charts_html, evaluations_table, summary_line
+from ..util import escape_html, import_code, in_notebook
+from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['TrainingMonitor', 'notebook_logger', 'in_notebook', 'combine_loggers', 'TrainingRun', 'train']
+__all__ = ['TrainingMonitor', 'notebook_logger', 'combine_loggers', 'TrainingRun', 'train']
 
 # %% ../../nbs/73_monitor.ipynb #ce065019
 class _WidgetStream(io.TextIOBase):
@@ -25,13 +27,14 @@ class _WidgetStream(io.TextIOBase):
         if text: self.output.append_stdout(text)
         return len(text)
 
+# %% ../../nbs/73_monitor.ipynb #33354726
 class TrainingMonitor:
     "A live view of training: status line, progress to the next evaluation, charts, evaluations table, Stop button."
     def __init__(self, eval_frequency: int = 200, title: str = "nlpnb training"):
         import ipywidgets as widgets
         self.records: List[Dict[str, Any]] = []
         self.stop_requested = False
-        self.heading = widgets.HTML(f"<b>{_esc(title)}</b>")
+        self.heading = widgets.HTML(f"<b>{escape_html(title)}</b>")
         self.status = widgets.HTML("starting…")
         self.progress = widgets.IntProgress(value=0, min=0, max=max(int(eval_frequency), 1), description="next eval",
                                             bar_style="info")
@@ -46,37 +49,43 @@ class TrainingMonitor:
         self.widget = widgets.VBox([self.heading, widgets.HBox([self.stop_button, self.progress]), self.status,
                                    self.charts, self.table, self.log])
 
-    def request_stop(self) -> None:
-        "Ask training to end after the current step (what the Stop button does)."
-        self.stop_requested = True
-        self.stop_button.disabled, self.stop_button.description = True, "Stopping…"
+# %% ../../nbs/73_monitor.ipynb #2ec03c9c
+@patch
+def request_stop(self: TrainingMonitor) -> None:
+    "Ask training to end after the current step (what the Stop button does)."
+    self.stop_requested = True
+    self.stop_button.disabled, self.stop_button.description = True, "Stopping…"
 
-    def log_step(self, info: Optional[Dict[str, Any]]) -> None:
-        "The logger's `log_step`: advance the progress bar, or show a new evaluation."
-        if info is None:
-            self.progress.value = min(self.progress.value + 1, self.progress.max); return
-        self.records.append(log_record(info))
-        self.progress.value = 0
-        self.status.value = _esc(summary_line(self.records))
-        self.charts.value = charts_html(self.records, width=400, height=230)
-        self.table.value = f'<div style="max-height: 18em; overflow-y: auto">{evaluations_table(self.records)}</div>'
+@patch
+def log_step(self: TrainingMonitor, info: Optional[Dict[str, Any]]) -> None:
+    "The logger's `log_step`: advance the progress bar, or show a new evaluation."
+    if info is None:
+        self.progress.value = min(self.progress.value + 1, self.progress.max); return
+    self.records.append(log_record(info))
+    self.progress.value = 0
+    self.status.value = escape_html(summary_line(self.records))
+    self.charts.value = charts_html(self.records, width=400, height=230)
+    self.table.value = f'<div style="max-height: 18em; overflow-y: auto">{evaluations_table(self.records)}</div>'
 
-    def finish(self, message: str, ok: bool = True) -> None:
-        "Show how training ended; the Stop button goes away."
-        color = "#137333" if ok else "#c5221f"
-        self.status.value = f'<span style="color: {color}">{_esc(message)}</span>'
-        self.progress.bar_style = "success" if ok else "danger"
-        self.stop_button.disabled, self.stop_button.description = True, "Stopped" if self.stop_requested else "Done"
+@patch
+def finish(self: TrainingMonitor, message: str, ok: bool = True) -> None:
+    "Show how training ended; the Stop button goes away."
+    color = "#137333" if ok else "#c5221f"
+    self.status.value = f'<span style="color: {color}">{escape_html(message)}</span>'
+    self.progress.bar_style = "success" if ok else "danger"
+    self.stop_button.disabled, self.stop_button.description = True, "Stopped" if self.stop_requested else "Done"
 
-    def setup(self, nlp=None, stdout: IO = None, stderr: IO = None) -> Tuple[LogStep, Finalize]:
-        "The logger contract: `(log_step, finalize)`, with `log_step.should_stop` bound to the Stop button."
-        def log_step(info: Optional[Dict[str, Any]]) -> None: self.log_step(info)
-        log_step.should_stop = lambda: self.stop_requested
-        return log_step, lambda: None
+@patch
+def setup(self: TrainingMonitor, nlp=None, stdout: IO = None, stderr: IO = None) -> Tuple[LogStep, Finalize]:
+    "The logger contract: `(log_step, finalize)`, with `log_step.should_stop` bound to the Stop button."
+    def log_step(info: Optional[Dict[str, Any]]) -> None: self.log_step(info)
+    log_step.should_stop = lambda: self.stop_requested
+    return log_step, lambda: None
 
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-        display(self.widget)
+@patch
+def _ipython_display_(self: TrainingMonitor) -> None:
+    from IPython.display import display
+    display(self.widget)
 
 # %% ../../nbs/73_monitor.ipynb #13dcd2bd
 @registry.loggers("nlpnb.NotebookLogger.v1")
@@ -91,11 +100,6 @@ def notebook_logger(title: str = "nlpnb training") -> Callable:
 def _eval_frequency(config) -> int:
     try: return int(config["training"]["eval_frequency"])
     except (KeyError, TypeError, ValueError): return 200
-
-def in_notebook() -> bool:
-    "True inside a Jupyter kernel (where widgets can show)."
-    from nlpnb.viz import _in_notebook
-    return _in_notebook()
 
 def _show(monitor: TrainingMonitor) -> None:
     if in_notebook():
@@ -123,6 +127,7 @@ def _training_config(config: Union[str, Path, Config, Dict[str, Any]], overrides
         raise TypeError(f"nlpnb.train: config must be a path, a thinc Config or a dict, got {type(config).__name__}")
     return apply_overrides(Config(config), overrides)[0]
 
+# %% ../../nbs/73_monitor.ipynb #a3b8b979
 class TrainingRun:
     "A training run started by `nlpnb.train`: progress while it runs, the trained pipeline when it is done."
     def __init__(self, config: Config, output_path: Optional[Path], *, gpu_id: int = -1,
@@ -149,64 +154,72 @@ class TrainingRun:
         self._stop.set()
         if self.monitor is not None: self.monitor.request_stop()
 
-    def _logger(self, nlp) -> Callable:
-        "The monitor (beside the configured logger, unless that is the console table), counting steps."
-        configured = nlp.config["training"]["logger"]
-        setups = []
-        if self.monitor is None or configured.get("@loggers") != "nlpnb.ConsoleLogger.v1":
-            setups.append(registry.resolve({"logger": nlp.config.interpolate()["training"]["logger"]})["logger"])
-        if self.monitor is not None: setups.append(self.monitor.setup)
-        def count(nlp, stdout, stderr):
-            def log_step(info): self.steps += 1
-            return log_step, lambda: None
-        return combine_loggers(count, *setups)
-
-    def run(self) -> None:
-        "Initialize and train, in this thread; the outcome goes to the run's fields and the monitor."
-        from nlpnb.training.loop import init_nlp, train as train_loop
-        out = self.monitor.stream if self.monitor is not None else None
-        try:
-            if self.monitor is not None: self.monitor.status.value = "initializing (reading the corpus, building the models)…"
-            self.nlp = init_nlp(self.config, gpu_id=self.gpu_id)
-            if self.monitor is not None: self.monitor.status.value = f"training {', '.join(self.nlp.pipe_names)}…"
-            self.nlp, self.best_path = train_loop(self.nlp, self.output_path, stdout=out, stderr=out,
-                                                  should_stop=self._stop.is_set, logger=self._logger(self.nlp),
-                                                  records=self._records)
-            self.stopped = self._stop.is_set() or (self.monitor is not None and self.monitor.stop_requested)
-            if self.monitor is not None: self.monitor.finish(self._outcome())
-        except BaseException as e:
-            self.error = e
-            if self.monitor is not None: self.monitor.finish(f"Training failed: {type(e).__name__}: {e}", ok=False)
-        finally:
-            self._done.set()
-
-    def _outcome(self) -> str:
-        how = f"Stopped after step {self.steps - 1}" if self.stopped else f"Finished after step {self.steps - 1}"
-        where = f"; model-last saved in {self.output_path}" if self.output_path else " (nothing saved: no output_path)"
-        best = f", model-best is the evaluation at step {best_record(self.records)['step']}" if self.best_path else ""
-        return f"{how}{where}{best}. {summary_line(self.records)}"
-
-    def start(self) -> "TrainingRun":
-        "Run in a background thread (what `nlpnb.train` does in a notebook)."
-        self._thread = threading.Thread(target=self.run, name="nlpnb-train", daemon=True)
-        self._thread.start()
-        return self
-
-    def wait(self, timeout: Optional[float] = None):
-        "Block until training ends; the trained `nlp`, or the error that ended it."
-        if not self._done.wait(timeout): raise TimeoutError(f"training still running after {timeout} s (step {self.steps})")
-        if self.error is not None: raise self.error
-        return self.nlp
-
     def __repr__(self) -> str:
         state = ("failed" if self.error else "stopped" if self.stopped else "finished") if self.done else "running"
         return f"<TrainingRun {state}, step {max(self.steps - 1, 0)}, {summary_line(self.records)}>"
 
+# %% ../../nbs/73_monitor.ipynb #540c5bf1
+@patch
+def _logger(self: TrainingRun, nlp) -> Callable:
+    "The monitor (beside the configured logger, unless that is the console table), counting steps."
+    configured = nlp.config["training"]["logger"]
+    setups = []
+    if self.monitor is None or configured.get("@loggers") != "nlpnb.ConsoleLogger.v1":
+        setups.append(registry.resolve({"logger": nlp.config.interpolate()["training"]["logger"]})["logger"])
+    if self.monitor is not None: setups.append(self.monitor.setup)
+    def count(nlp, stdout, stderr):
+        def log_step(info): self.steps += 1
+        return log_step, lambda: None
+    return combine_loggers(count, *setups)
+
+# %% ../../nbs/73_monitor.ipynb #f343bd8a
+@patch
+def run(self: TrainingRun) -> None:
+    "Initialize and train, in this thread; the outcome goes to the run's fields and the monitor."
+    from nlpnb.training.loop import init_nlp, train as train_loop
+    out = self.monitor.stream if self.monitor is not None else None
+    try:
+        if self.monitor is not None: self.monitor.status.value = "initializing (reading the corpus, building the models)…"
+        self.nlp = init_nlp(self.config, gpu_id=self.gpu_id)
+        if self.monitor is not None: self.monitor.status.value = f"training {', '.join(self.nlp.pipe_names)}…"
+        self.nlp, self.best_path = train_loop(self.nlp, self.output_path, stdout=out, stderr=out,
+                                              should_stop=self._stop.is_set, logger=self._logger(self.nlp),
+                                              records=self._records)
+        self.stopped = self._stop.is_set() or (self.monitor is not None and self.monitor.stop_requested)
+        if self.monitor is not None: self.monitor.finish(self._outcome())
+    except BaseException as e:
+        self.error = e
+        if self.monitor is not None: self.monitor.finish(f"Training failed: {type(e).__name__}: {e}", ok=False)
+    finally:
+        self._done.set()
+
+@patch
+def _outcome(self: TrainingRun) -> str:
+    how = f"Stopped after step {self.steps - 1}" if self.stopped else f"Finished after step {self.steps - 1}"
+    where = f"; model-last saved in {self.output_path}" if self.output_path else " (nothing saved: no output_path)"
+    best = f", model-best is the evaluation at step {best_record(self.records)['step']}" if self.best_path else ""
+    return f"{how}{where}{best}. {summary_line(self.records)}"
+
+# %% ../../nbs/73_monitor.ipynb #242246f9
+@patch
+def start(self: TrainingRun) -> "TrainingRun":
+    "Run in a background thread (what `nlpnb.train` does in a notebook)."
+    self._thread = threading.Thread(target=self.run, name="nlpnb-train", daemon=True)
+    self._thread.start()
+    return self
+
+@patch
+def wait(self: TrainingRun, timeout: Optional[float] = None):
+    "Block until training ends; the trained `nlp`, or the error that ended it."
+    if not self._done.wait(timeout): raise TimeoutError(f"training still running after {timeout} s (step {self.steps})")
+    if self.error is not None: raise self.error
+    return self.nlp
+
+# %% ../../nbs/73_monitor.ipynb #883853e9
 def train(config: Union[str, Path, Config, Dict[str, Any]], output_path: Optional[Union[str, Path]] = None,
           overrides: Dict[str, Any] = {}, code: Optional[Union[str, Path]] = None, *, gpu_id: int = -1,
           monitor: Optional[bool] = None, background: Optional[bool] = None) -> TrainingRun:
     "Train a pipeline from a config, as `nlpnb train` does. In a notebook: with the live monitor, in the background."
-    from nlpnb.cli_config import import_code
     import_code(str(code) if code else None)
     config = _training_config(config, overrides)
     monitor = in_notebook() if monitor is None else monitor

@@ -4,20 +4,19 @@
 
 # %% ../../nbs/72_report.ipynb #cd29089b
 from __future__ import annotations
-import html, json, math, os, time
+import json, math, time
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from ..util import escape_html, write_file_atomic
 
 # %% auto #0
 __all__ = ['Record', 'PALETTE', 'TABLE_CSS', 'CELL', 'nice_ticks', 'line_chart', 'score_keys', 'words_per_second', 'best_record',
            'charts', 'charts_html', 'evaluations_table', 'per_type_tables', 'summary', 'summary_line', 'report_html',
-           'read_log', 'write_report', 'report_cli']
+           'read_log', 'write_report']
 
 # %% ../../nbs/72_report.ipynb #75198bb3
 Record = Dict[str, Any]
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
-
-def _esc(x: Any) -> str: return html.escape(str(x), quote=True)
 
 def nice_ticks(lo: float, hi: float, n: int = 5) -> List[float]:
     "About `n` round tick values covering [lo, hi] (steps of 1, 2, 2.5 or 5 times a power of ten)."
@@ -50,9 +49,9 @@ def line_chart(series: Dict[str, Sequence[Tuple[float, float]]], *, title: str =
     X = lambda x: left + (x - x0) / ((x1 - x0) or 1) * pw
     Y = lambda y: top + ph - (y - y0) / ((y1 - y0) or 1) * ph
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="nlpnb-chart" width="{width}" height="{height}" '
-           f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11" role="img" aria-label="{_esc(title)}">',
+           f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11" role="img" aria-label="{escape_html(title)}">',
            f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
-           f'<text x="{left}" y="14" font-size="13" font-weight="bold" fill="#222">{_esc(title)}</text>']
+           f'<text x="{left}" y="14" font-size="13" font-weight="bold" fill="#222">{escape_html(title)}</text>']
     for t in yt:
         out.append(f'<line x1="{left}" x2="{left + pw}" y1="{Y(t):.1f}" y2="{Y(t):.1f}" stroke="#e5e5e5" shape-rendering="crispEdges"/>'
                    f'<text x="{left - 6}" y="{Y(t) + 4:.1f}" text-anchor="end" fill="#555">{_fmt_tick(t)}</text>')
@@ -62,15 +61,15 @@ def line_chart(series: Dict[str, Sequence[Tuple[float, float]]], *, title: str =
                f'<line x1="{left}" x2="{left + pw}" y1="{top + ph}" y2="{top + ph}" stroke="#888" shape-rendering="crispEdges"/>'
                f'<text x="{left + pw / 2:.1f}" y="{height - 4}" text-anchor="middle" fill="#555">step</text>')
     if y_label:
-        out.append(f'<text transform="translate(12 {top + ph / 2:.1f}) rotate(-90)" text-anchor="middle" fill="#555">{_esc(y_label)}</text>')
+        out.append(f'<text transform="translate(12 {top + ph / 2:.1f}) rotate(-90)" text-anchor="middle" fill="#555">{escape_html(y_label)}</text>')
     for i, (name, points) in enumerate(series.items()):
         color = PALETTE[i % len(PALETTE)]
         lx, ly = left + (i % 3) * (pw / 3), 30 + 16 * (i // 3)
         out.append(f'<rect x="{lx:.1f}" y="{ly - 8}" width="12" height="4" fill="{color}"/>'
-                   f'<text x="{lx + 16:.1f}" y="{ly - 3}" fill="#333">{_esc(name)}</text>')
+                   f'<text x="{lx + 16:.1f}" y="{ly - 3}" fill="#333">{escape_html(name)}</text>')
         good = [(x, y) for x, y in points if y is not None and math.isfinite(y)]
         coords = " ".join(f"{X(x):.1f},{Y(y):.1f}" for x, y in good)
-        out.append(f'<polyline class="nlpnb-series" data-name="{_esc(name)}" points="{coords}" fill="none" '
+        out.append(f'<polyline class="nlpnb-series" data-name="{escape_html(name)}" points="{coords}" fill="none" '
                    f'stroke="{color}" stroke-width="2" stroke-linejoin="round"/>')
         if len(good) <= 40:
             out.extend(f'<circle cx="{X(x):.1f}" cy="{Y(y):.1f}" r="2.5" fill="{color}"/>' for x, y in good)
@@ -131,14 +130,14 @@ def evaluations_table(records: Sequence[Record]) -> str:
     names = list(dict.fromkeys(n for r in records for n in (r.get("losses") or {})))
     keys, best = score_keys(records[-1]), best_record(records)
     head = ["E", "#"] + [f"LOSS {n.upper()}" for n in names] + [k.upper() for k in keys] + ["SCORE"]
-    rows = [f'<tr>{"".join(f"<th style={chr(34)}{CELL}{chr(34)}>{_esc(h)}</th>" for h in head)}</tr>']
+    rows = [f'<tr>{"".join(f"<th style={chr(34)}{CELL}{chr(34)}>{escape_html(h)}</th>" for h in head)}</tr>']
     for r in records:
         sc = r.get("other_scores") or {}
         cells = [r.get("epoch", ""), r.get("step", "")] + [f"{float((r.get('losses') or {}).get(n, 0.0)):.2f}" for n in names]
         cells += [f"{100 * sc[k]:.2f}" if isinstance(sc.get(k), (int, float)) else "–" for k in keys]
         cells.append(f"{100 * r['score']:.2f}" if r.get("score") is not None else "–")
         style = ' style="font-weight: bold; background: #e6f4ea"' if r is best else ""
-        rows.append(f'<tr class="nlpnb-eval"{style}>{"".join(f"<td style={chr(34)}{CELL}{chr(34)}>{_esc(c)}</td>" for c in cells)}</tr>')
+        rows.append(f'<tr class="nlpnb-eval"{style}>{"".join(f"<td style={chr(34)}{CELL}{chr(34)}>{escape_html(c)}</td>" for c in cells)}</tr>')
     return f'<table class="nlpnb-evaluations" style="{TABLE_CSS}">{"".join(rows)}</table>'
 
 def per_type_tables(scores: Dict[str, Any]) -> str:
@@ -149,10 +148,10 @@ def per_type_tables(scores: Dict[str, Any]) -> str:
         cols = list(dict.fromkeys(c for v in table.values() if isinstance(v, dict) for c in v))
         rows = [f'<tr><th style="{CELL}; text-align: left">label</th>' + "".join(f'<th style="{CELL}">{c.upper()}</th>' for c in cols) + "</tr>"]
         for label, prf in sorted(table.items()):
-            rows.append(f'<tr><td style="{CELL}; text-align: left">{_esc(label)}</td>' +
+            rows.append(f'<tr><td style="{CELL}; text-align: left">{escape_html(label)}</td>' +
                         "".join(f'<td style="{CELL}">{100 * prf[c]:.2f}</td>' if isinstance(prf.get(c), (int, float)) else f'<td style="{CELL}">–</td>'
                                 for c in cols) + "</tr>")
-        parts.append(f'<h3 style="font-family: sans-serif; font-size: 14px">{_esc(key)}</h3>'
+        parts.append(f'<h3 style="font-family: sans-serif; font-size: 14px">{escape_html(key)}</h3>'
                      f'<table class="nlpnb-per-type" style="{TABLE_CSS}">{"".join(rows)}</table>')
     return "".join(parts)
 
@@ -184,8 +183,8 @@ def summary_line(records: Sequence[Record]) -> str:
 def report_html(records: Sequence[Record], title: str = "nlpnb training report") -> str:
     "A self-contained HTML page of a training run: summary, charts (inline SVG), evaluations and scores per type."
     from nlpnb import __version__
-    body = [f'<h1 style="font-size: 20px">{_esc(title)}</h1>',
-            f'<p class="nlpnb-summary">{_esc(summary_line(records))}</p>',
+    body = [f'<h1 style="font-size: 20px">{escape_html(title)}</h1>',
+            f'<p class="nlpnb-summary">{escape_html(summary_line(records))}</p>',
             charts_html(records),
             '<h2 style="font-size: 16px">Evaluations</h2>', evaluations_table(records)]
     if records and records[-1].get("other_scores"):
@@ -193,7 +192,7 @@ def report_html(records: Sequence[Record], title: str = "nlpnb training report")
         if tables: body += [f'<h2 style="font-size: 16px">Scores per type at step {records[-1]["step"]}</h2>', tables]
     body.append(f'<p style="color: #888; font-size: 11px">Made by nlpnb {__version__} on '
                 f'{time.strftime("%Y-%m-%d %H:%M")} from {len(records)} evaluation(s).</p>')
-    return ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>' + _esc(title) + "</title></head>"
+    return ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>' + escape_html(title) + "</title></head>"
             '<body style="font-family: sans-serif; margin: 1.5em; color: #222">' + "".join(body) + "</body></html>")
 
 # %% ../../nbs/72_report.ipynb #9e8a4032
@@ -213,26 +212,4 @@ def read_log(path: Union[str, Path]) -> List[Record]:
 
 def write_report(records: Sequence[Record], path: Union[str, Path], title: str = "nlpnb training report") -> Path:
     "Write `report_html(records)` to `path` atomically; returns the path."
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(report_html(records, title), encoding="utf8")
-    tmp.replace(path)
-    return path
-
-# %% ../../nbs/72_report.ipynb #5ea5efc1
-import argparse
-from ..cli import command
-
-def _report_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("log", metavar="LOG", help="a training log written by nlpnb.JSONLLogger.v1 (one JSON line per evaluation)")
-    p.add_argument("output", metavar="OUTPUT", nargs="?", default=None, help="the HTML file to write (default: LOG with .html)")
-    p.add_argument("--title", default="nlpnb training report", help="the page's title")
-
-@command("report", "Draw a training log (nlpnb.JSONLLogger.v1) as a self-contained HTML page of charts and tables.", _report_arguments)
-def report_cli(args: argparse.Namespace) -> int:
-    records = read_log(args.log)
-    if not records: raise ValueError(f"{args.log}: the log holds no evaluation yet")
-    out = write_report(records, args.output or Path(args.log).with_suffix(".html"), args.title)
-    print(f"Wrote {out} ({len(records)} evaluations; {summary_line(records)})")
-    return 0
+    return write_file_atomic(path, report_html(records, title))
