@@ -10,10 +10,8 @@ __version__ = "0.1.0"
 from .registry import registry
 from .language import Language, blank, load, get_lang_class
 from .vocab import Vocab
-import nlpnb.ml, nlpnb.training, nlpnb.scorer  # registers architectures, readers, batchers, augmenters, loggers, scorers
-import nlpnb.pipeline.tok2vec, nlpnb.pipeline.tagger, nlpnb.pipeline.morphologizer, nlpnb.pipeline.senter  # built-in factories
-import nlpnb.pipeline.sentencizer, nlpnb.pipeline.entity_ruler, nlpnb.pipeline.lemmatizer, nlpnb.pipeline.textcat
-import nlpnb.pipeline.transition_parser  # parser, ner
+import nlpnb.pipeline.builtins  # registers every built-in factory, architecture, reader, batcher, augmenter and scorer
+import nlpnb.training.loggers  # and the loggers
 from .matcher import Matcher, PhraseMatcher
 from .viz import render, serve
 from .training.monitor import train

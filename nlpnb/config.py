@@ -13,7 +13,7 @@ from .registry import registry
 from .util import dot_get, dot_set
 
 # %% auto #0
-__all__ = ['ENV_OVERRIDES', 'SECTION_SCHEMAS', 'ConfigError', 'parse_overrides', 'env_overrides', 'apply_overrides', 'read_config_text', 'config_from_str', 'load_config', 'validation_error', 'SystemSchema', 'NlpSchema', 'TrainingSchema', 'InitializeSchema', 'reference_problems', 'config_problems', 'validate_config', 'missing_values', 'all_problems', 'require_complete', 'write_config', 'check_config', 'function_table', 'variable_table', 'fill_config']
+__all__ = ['ENV_OVERRIDES', 'SECTION_SCHEMAS', 'ConfigError', 'parse_overrides', 'env_overrides', 'apply_overrides', 'read_config_text', 'config_from_str', 'load_config', 'validation_error', 'SystemSchema', 'NlpSchema', 'TrainingSchema', 'InitializeSchema', 'reference_problems', 'config_problems', 'validate_config', 'missing_values', 'all_problems', 'require_complete', 'write_config', 'function_table', 'variable_table']
 
 # %% ../nbs/12_config.ipynb #1001d16a
 ENV_OVERRIDES = "NLPNB_CONFIG_OVERRIDES"
@@ -294,7 +294,6 @@ def require_complete(config: Config, name: str = "config") -> None:
 
 # %% ../nbs/21_cli_config.ipynb #9a446b3d
 import re
-from .default_config import default_config, CONFIG_SECTION_ORDER
 from .util import dot_get, write_file_atomic
 
 # %% ../nbs/21_cli_config.ipynb #e9b3b1bd
@@ -303,16 +302,6 @@ def write_config(config: Config, output: str) -> None:
     text = config.to_str()
     if output == "-": sys.stdout.write(text + "\n"); return
     write_file_atomic(output, text + "\n")
-
-# %% ../nbs/21_cli_config.ipynb #7ff97825
-def check_config(config: Config) -> List[str]:
-    "Every problem with `config`, one line each: invalid arguments, implicit settings, components that can't be built."
-    from nlpnb.language import Language
-    problems = all_problems(config)
-    if problems: return problems
-    try: Language.from_config(config)
-    except (ConfigError, ValueError, ImportError) as e: problems += [f"  {line.strip()}" for line in str(e).splitlines()[1:] or [str(e)]]
-    return problems
 
 # %% ../nbs/21_cli_config.ipynb #187f168b
 def function_table(config: Config) -> List[Tuple[str, str, str, str]]:
@@ -330,15 +319,3 @@ def variable_table(config: Config) -> List[Tuple[str, Any]]:
     names = sorted(set(_VARIABLE.findall(config.to_str(interpolate=False))))
     resolved = config.interpolate()
     return [(name, dot_get(resolved, name)) for name in names]
-
-# %% ../nbs/21_cli_config.ipynb #b6d3de75
-def fill_config(base: Config) -> Config:
-    "The complete config for `base`: defaults, component settings and function arguments written out."
-    from nlpnb.language import Language
-    merged = default_config().merge(base)
-    nlp = Language.from_config(merged)
-    full = nlp.config
-    for section in CONFIG_SECTION_ORDER:
-        if section not in ("nlp", "components") and section in merged: full[section] = merged[section]
-    filled = registry.fill(Config(full, section_order=CONFIG_SECTION_ORDER, is_interpolated=False), validate=True)
-    return Config(filled, section_order=CONFIG_SECTION_ORDER, is_interpolated=False)

@@ -7,12 +7,35 @@ from __future__ import annotations
 import copy
 from typing import Any, Dict, List, Optional
 from thinc.api import Config
-from .config import ConfigError, fill_config
-from .default_config import CONFIG_SECTION_ORDER
+from .config import ConfigError, all_problems
+from .default_config import default_config, CONFIG_SECTION_ORDER
+from .language import Language, get_lang_class
+from .registry import registry
+import nlpnb.pipeline.builtins  # every built-in factory and architecture, which the configs below name
 
 # %% auto #0
-__all__ = ['LISTENER', 'TEMPLATE_MODELS', 'TEMPLATE_SETTINGS', 'shared_tok2vec_model', 'init_config', 'base_config',
-           'available_components']
+__all__ = ['LISTENER', 'TEMPLATE_MODELS', 'TEMPLATE_SETTINGS', 'fill_config', 'check_config', 'shared_tok2vec_model',
+           'init_config', 'base_config', 'available_components']
+
+# %% ../nbs/27_init_config.ipynb #72195134
+def fill_config(base: Config) -> Config:
+    "The complete config for `base`: defaults, component settings and function arguments written out."
+    merged = default_config().merge(base)
+    nlp = Language.from_config(merged)
+    full = nlp.config
+    for section in CONFIG_SECTION_ORDER:
+        if section not in ("nlp", "components") and section in merged: full[section] = merged[section]
+    filled = registry.fill(Config(full, section_order=CONFIG_SECTION_ORDER, is_interpolated=False), validate=True)
+    return Config(filled, section_order=CONFIG_SECTION_ORDER, is_interpolated=False)
+
+# %% ../nbs/27_init_config.ipynb #3ba6c9e9
+def check_config(config: Config) -> List[str]:
+    "Every problem with `config`, one line each: invalid arguments, implicit settings, components that can't be built."
+    problems = all_problems(config)
+    if problems: return problems
+    try: Language.from_config(config)
+    except (ConfigError, ValueError, ImportError) as e: problems += [f"  {line.strip()}" for line in str(e).splitlines()[1:] or [str(e)]]
+    return problems
 
 # %% ../nbs/27_init_config.ipynb #1cbc013f
 def shared_tok2vec_model(optimize: str = "efficiency", gpu: bool = False) -> Dict[str, Any]:
@@ -42,7 +65,6 @@ def _efficient_models() -> Dict[str, Dict[str, Any]]:
 
 def _component_block(factory: str, optimize: str = "efficiency") -> Dict[str, Any]:
     "The factory's defaults, with an inline tok2vec (if its model has one) replaced by a listener."
-    from nlpnb.language import Language
     block = {"factory": factory, **copy.deepcopy(Language.get_factory_meta(factory).default_config),
              **TEMPLATE_SETTINGS.get(factory, {})}
     efficient = _efficient_models().get(factory) if optimize == "efficiency" else None
@@ -61,8 +83,6 @@ def init_config(lang: str = "en", pipeline: List[str] = (), *, optimize: str = "
 def base_config(lang: str = "en", pipeline: List[str] = (), *, optimize: str = "efficiency", gpu: bool = False,
                 pretraining: bool = False) -> Config:
     "The partial config `init_config` fills: `[paths]`, `[nlp]` and `[components]` (what `init fill-config` completes)."
-    from nlpnb.language import Language, get_lang_class
-    import nlpnb  # registers every built-in factory and architecture
     if optimize not in ("efficiency", "accuracy"): raise ConfigError(f"--optimize must be 'efficiency' or 'accuracy', got {optimize!r}")
     if pretraining: raise ConfigError("--pretraining: nlpnb has no pretraining objectives yet, so there is no [pretraining] block to write")
     get_lang_class(lang)
@@ -83,5 +103,4 @@ def base_config(lang: str = "en", pipeline: List[str] = (), *, optimize: str = "
 def available_components() -> List[str]:
     "Factories `init config` can put in a pipeline (every registered one but the examples' throwaways)."
     from nlpnb.language import _FACTORY_META
-    import nlpnb
     return sorted(n for n, m in _FACTORY_META.items() if getattr(m, "factory", n) == n)

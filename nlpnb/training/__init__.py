@@ -16,6 +16,3 @@ from .batchers import minibatch, minibatch_by_words, minibatch_by_padded_size, s
 from .augment import (Augmenter, example_with_words, make_lowercase_variant, make_orth_variant,
                                     make_whitespace_variant, combined_augmenter, orth_variants_augmenter,
                                     lower_casing_augmenter, dont_augment)
-from .loggers import console_logger, jsonl_logger
-from .monitor import TrainingMonitor, TrainingRun, notebook_logger
-from .report import read_log, report_html, write_report
