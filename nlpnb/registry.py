@@ -8,6 +8,7 @@ import inspect
 from typing import Any, Callable, Dict, List, Optional
 import catalogue
 import thinc.api
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['NLPNB_REGISTRIES', 'resolve_annotations', 'registry']
@@ -30,6 +31,7 @@ class _Registry(catalogue.Registry):
     "A catalogue registry whose functions come out with their type hints evaluated (at lookup, when their module is complete)."
     def get(self, name: str) -> Any: return resolve_annotations(super().get(name))
 
+# %% ../nbs/11_registry.ipynb #36745425
 def _create(name: str) -> _Registry:
     if catalogue.check_exists("nlpnb", name): raise catalogue.RegistryError(f"Namespace already exists: nlpnb.{name}")
     return _Registry(("nlpnb", name), entry_points=True)
@@ -57,26 +59,27 @@ class registry(thinc.api.registry):
         "Names of every registry a config can refer to with `@name`."
         return sorted(n for n, v in vars(thinc.api.registry).items() if isinstance(v, catalogue.Registry)) + list(NLPNB_REGISTRIES)
 
-    @classmethod
-    def get(cls, registry_name: str, func_name: str) -> Callable:
-        "The function `func_name` of `registry_name`, or an error listing close names."
-        if not hasattr(cls, registry_name):
-            raise ValueError(f"Unknown registry '{registry_name}'. Available: {', '.join(cls.registry_names())}")
-        reg = getattr(cls, registry_name)
-        if func_name not in reg:
-            import difflib
-            names = sorted(reg.get_all())
-            close = difflib.get_close_matches(func_name, names, n=3, cutoff=0.6)
-            hint = f" Did you mean {', '.join(map(repr, close))}?" if close else f" Available: {', '.join(names) or 'none'}."
-            raise ValueError(f"Can't find '{func_name}' in registry '{registry_name}'.{hint} "
-                             "If it is your own function, pass the file that registers it with --code.")
-        return reg.get(func_name)
+# %% ../nbs/11_registry.ipynb #6fcc0486
+@patch(cls_method=True)
+def get(cls: registry, registry_name: str, func_name: str) -> Callable:
+    "The function `func_name` of `registry_name`, or an error listing close names."
+    if not hasattr(cls, registry_name):
+        raise ValueError(f"Unknown registry '{registry_name}'. Available: {', '.join(cls.registry_names())}")
+    reg = getattr(cls, registry_name)
+    if func_name not in reg:
+        import difflib
+        names = sorted(reg.get_all())
+        close = difflib.get_close_matches(func_name, names, n=3, cutoff=0.6)
+        hint = f" Did you mean {', '.join(map(repr, close))}?" if close else f" Available: {', '.join(names) or 'none'}."
+        raise ValueError(f"Can't find '{func_name}' in registry '{registry_name}'.{hint} "
+                         "If it is your own function, pass the file that registers it with --code.")
+    return reg.get(func_name)
 
-    @classmethod
-    def find(cls, registry_name: str, func_name: str) -> Dict[str, Any]:
-        "Where a registered function lives: module, file, line and docstring."
-        func = cls.get(registry_name, func_name)
-        try: file, line = inspect.getsourcefile(func), inspect.getsourcelines(func)[1]
-        except (TypeError, OSError): file, line = None, None
-        return {"name": func_name, "module": getattr(func, "__module__", None), "file": file, "line_no": line,
-                "docstring": inspect.getdoc(func)}
+@patch(cls_method=True)
+def find(cls: registry, registry_name: str, func_name: str) -> Dict[str, Any]:
+    "Where a registered function lives: module, file, line and docstring."
+    func = cls.get(registry_name, func_name)
+    try: file, line = inspect.getsourcefile(func), inspect.getsourcelines(func)[1]
+    except (TypeError, OSError): file, line = None, None
+    return {"name": func_name, "module": getattr(func, "__module__", None), "file": file, "line_no": line,
+            "docstring": inspect.getdoc(func)}

@@ -134,6 +134,7 @@ def _feats_by_field(example: Example, pairs: Iterable[Tuple[int, Any]]) -> Dict[
             out.setdefault(feat.split("=", 1)[0], set()).add((i, feat))
     return out
 
+# %% ../nbs/35_scorer.ipynb #c0450ff3
 def score_token_attr_per_feat(examples: Iterable[Example], attr: str, *, getter: Callable[[Token, str], Any] = getattr,
                               missing_values: Set[Any] = MISSING_VALUES, **cfg) -> Dict[str, Any]:
     "`{attr}_micro_p/r/f` and `{attr}_per_feat` for a FEATS-valued token attribute."
@@ -163,6 +164,7 @@ def _by_label(spans: Iterable[Span], labeled: bool) -> Dict[str, Set[tuple]]:
     for s in spans: out[s.label_].add(_span_key(s, labeled))
     return out
 
+# %% ../nbs/35_scorer.ipynb #243f7acb
 def score_spans(examples: Iterable[Example], attr: str, *, getter: Callable[[Doc, str], Iterable[Span]] = getattr,
                 has_annotation: Optional[Callable[[Doc], bool]] = None, labeled: bool = True,
                 allow_overlap: bool = False, **cfg) -> Dict[str, Any]:
@@ -253,6 +255,7 @@ def score_cats(examples: Iterable[Example], attr: str, *, getter: Callable[[Doc,
         else: _exclusive_counts(f_per_type, pred, gold)
     return _cats_results(attr, f_per_type, auc_per_type, multi_label, positive_label)
 
+# %% ../nbs/35_scorer.ipynb #01e10cfc
 def _cats_results(attr: str, f_per_type: Dict[str, PRFScore], auc_per_type: Dict[str, ROCAUCScore],
                   multi_label: bool, positive_label: Optional[str]) -> Dict[str, Any]:
     micro = sum(f_per_type.values(), PRFScore())
@@ -300,6 +303,7 @@ def _arcs_by_label(arcs: Set[tuple]) -> Dict[str, Set[tuple]]:
     for arc in sorted(arcs): out.setdefault(arc[2], set()).add(arc)
     return out
 
+# %% ../nbs/35_scorer.ipynb #4266c0b6
 def score_deps(examples: Iterable[Example], attr: str, *, getter: Callable[[Token, str], Any] = getattr,
                head_attr: str = "head", head_getter: Callable[[Token, str], Token] = getattr,
                ignore_labels: Iterable[str] = (), missing_values: Set[Any] = MISSING_VALUES, **cfg) -> Dict[str, Any]:
@@ -351,6 +355,7 @@ def senter_score(examples: Iterable[Example], **kwargs) -> Dict[str, Any]:
     del out["sents_per_type"]
     return out
 
+# %% ../nbs/35_scorer.ipynb #04e5dee1
 def parser_score(examples: Iterable[Example], **kwargs) -> Dict[str, Any]:
     "`sents_p/r/f`, and `dep_uas/las/las_per_type` with labels compared lower-cased and punctuation ignored."
     examples = list(examples)
@@ -397,6 +402,7 @@ class _ScoringStub:
     def __init__(self, scorer: Callable): self.scorer = scorer
     def score(self, examples: Iterable[Example], **kwargs) -> Dict[str, Any]: return self.scorer(examples, **{"labels": (), **kwargs})
 
+# %% ../nbs/35_scorer.ipynb #9f2cb8a7
 class Scorer:
     "Scores a pipeline's annotations on Examples: each component scores what it annotates."
     def __init__(self, nlp=None, default_lang: str = "xx", default_pipeline: Iterable[str] = DEFAULT_PIPELINE, **cfg):

@@ -5,8 +5,6 @@
 # %% ../nbs/05_tokenizer.ipynb #80b5c6a0
 from __future__ import annotations
 import re
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Pattern, Sequence, Tuple, Union
 import srsly
@@ -14,6 +12,7 @@ from fastcore.basics import patch
 from .symbols import ORTH, NORM, intify_attr
 from .vocab import Vocab
 from .tokens import Doc
+from .util import write_file_atomic
 
 # %% auto #0
 __all__ = ['fold_alternatives', 'compile_prefix_regex', 'compile_suffix_regex', 'compile_infix_regex', 'Tokenizer']
@@ -128,6 +127,19 @@ def _rule_property(name: str) -> property:
 for _name in ("prefix_search", "suffix_search", "infix_finditer", "token_match", "url_match"):
     setattr(Tokenizer, _name, _rule_property(_name))
 
+@patch
+def _reload(self: Tokenizer) -> None:
+    "Flush the cache and rebuild the special-case matcher after a change of rules."
+    self._cache = {}
+    self._matcher = {}
+    self._spaced_patterns = False
+    for string in self._specials:
+        pattern = self._matcher_pattern(string)
+        if pattern:
+            self._matcher.setdefault(pattern[0], []).append((pattern, string))
+            if len(pattern) > 1 and any(c.isspace() for c in string): self._spaced_patterns = True
+
+# %% ../nbs/05_tokenizer.ipynb #2d3338f1
 def _get_rules(self) -> Dict[str, List[Dict[int, str]]]:
     "The special cases: string -> list of token attribute dicts (ORTH, NORM)."
     return {s: [dict(t) for t in toks] for s, toks in self._rules.items()}
@@ -256,18 +268,6 @@ def _matcher_pattern(self: Tokenizer, string: str) -> Optional[Tuple[str, ...]]:
     toks, _ = self._split_text(string, lambda c: self._split_chunk(c, {}))
     return tuple(t[1] for t in toks)
 
-@patch
-def _reload(self: Tokenizer) -> None:
-    "Flush the cache and rebuild the special-case matcher after a change of rules."
-    self._cache = {}
-    self._matcher = {}
-    self._spaced_patterns = False
-    for string in self._specials:
-        pattern = self._matcher_pattern(string)
-        if pattern:
-            self._matcher.setdefault(pattern[0], []).append((pattern, string))
-            if len(pattern) > 1 and any(c.isspace() for c in string): self._spaced_patterns = True
-
 # %% ../nbs/05_tokenizer.ipynb #77ad7c11
 @patch
 def _find_special_spans(self: Tokenizer, words: List[str], spaces: List[bool]) -> List[Tuple[int, int, str]]:
@@ -312,6 +312,7 @@ def _chunk_entry(self: Tokenizer, chunk: str) -> _Entry:
     if len(self._cache) < self.max_cache_size: self._cache[chunk] = entry
     return entry
 
+# %% ../nbs/05_tokenizer.ipynb #790a07e1
 _Words = Tuple[List[str], List[bool], List[Optional[str]], bool]
 
 @patch
@@ -344,6 +345,7 @@ def _words(self: Tokenizer, text: str) -> _Words:
     if may_match or self._spaced_patterns: return self._match_specials(words, spaces, norms, has_norm)
     return words, spaces, norms, has_norm
 
+# %% ../nbs/05_tokenizer.ipynb #1af0766d
 @patch
 def _words_regex(self: Tokenizer, text: str) -> _Words:
     "`_words` for text with newlines, tabs or other whitespace: split into chunks and whitespace runs."
@@ -367,6 +369,7 @@ def _words_regex(self: Tokenizer, text: str) -> _Words:
     if may_match or self._spaced_patterns: return self._match_specials(words, spaces, norms, has_norm)
     return words, spaces, norms, has_norm
 
+# %% ../nbs/05_tokenizer.ipynb #f5a2f9a7
 @patch
 def _match_specials(self: Tokenizer, words: List[str], spaces: List[bool], norms: List[Optional[str]], has_norm: bool) -> _Words:
     "Apply the special-case pattern pass, if any pattern's first token occurs at all."
@@ -399,6 +402,7 @@ def pipe(self: Tokenizer, texts: Iterable[str], batch_size: int = 1000) -> Itera
     "Tokenize a stream of texts, yielding Docs in order."
     for text in texts: yield self(text)
 
+# %% ../nbs/05_tokenizer.ipynb #bdaf250e
 @patch
 def explain(self: Tokenizer, text: str) -> List[Tuple[str, str]]:
     "(rule, token text) for each non-whitespace token: PREFIX, SUFFIX, INFIX, TOKEN, SPECIAL-n, URL_MATCH or TOKEN_MATCH."
@@ -440,6 +444,7 @@ def from_dict(self: Tokenizer, data: Dict[str, Any], source: str = "tokenizer da
     self.rules = data.get("exceptions", {})
     return self
 
+# %% ../nbs/05_tokenizer.ipynb #00a183ec
 @patch
 def to_bytes(self: Tokenizer) -> bytes: return srsly.msgpack_dumps(self.to_dict())
 
@@ -449,17 +454,11 @@ def from_bytes(self: Tokenizer, data: bytes) -> "Tokenizer":
     except Exception as e: raise ValueError(f"Corrupt tokenizer bytes: {e}") from None
     return self.from_dict(loaded, "tokenizer bytes")
 
+# %% ../nbs/05_tokenizer.ipynb #4a61677c
 @patch
 def to_disk(self: Tokenizer, path: Union[str, Path]) -> None:
     "Write the state as JSON to the file `path`, atomically."
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".tmp")
-    os.close(fd)
-    try:
-        srsly.write_json(tmp, self.to_dict())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp): os.unlink(tmp)
+    write_file_atomic(path, srsly.json_dumps(self.to_dict(), indent=2))
 
 @patch
 def from_disk(self: Tokenizer, path: Union[str, Path]) -> "Tokenizer":

@@ -12,6 +12,7 @@ import numpy as np
 import srsly
 from numba import types as nb_types
 from numba.typed import Dict as NumbaDict
+from fastcore.basics import patch
 from .strings import StringStore
 from .symbols import *
 from .symbols import ATTR_NAMES_BY_ID
@@ -37,6 +38,8 @@ def word_shape(s: str) -> str:
 
 def prefix(s: str) -> str: return s[:1]
 def suffix(s: str) -> str: return s[-3:]
+
+# %% ../nbs/02_vocab.ipynb #af904051
 def is_alpha(s: str) -> bool: return s.isalpha()
 def is_ascii(s: str) -> bool: return all(ord(c) < 128 for c in s)
 def is_digit(s: str) -> bool: return s.isdigit()
@@ -49,6 +52,7 @@ def is_punct(s: str) -> bool:
     "True if every character is Unicode punctuation (category P*)."
     return bool(s) and all(unicodedata.category(c).startswith("P") for c in s)
 
+# %% ../nbs/02_vocab.ipynb #24f6f948
 _BRACKETS = set("()[]{}<>")
 _QUOTES = set("'\"`‘’“”„‚«»‹›「」『』〝〞")
 _LEFT_PUNCT = set("([{<“‘„‚«‹「『〝") | {"``"}
@@ -59,6 +63,7 @@ def is_left_punct(s: str) -> bool: return s in _LEFT_PUNCT
 def is_right_punct(s: str) -> bool: return s in _RIGHT_PUNCT
 def is_currency(s: str) -> bool: return bool(s) and all(unicodedata.category(c) == "Sc" for c in s)
 
+# %% ../nbs/02_vocab.ipynb #99d225d8
 def like_num(s: str) -> bool:
     "Digits, with optional sign, separators (1,000.5) or a fraction (3/4)."
     s = s.lstrip("+-±~")
@@ -74,6 +79,7 @@ _EMAIL = re.compile(r"^[\w.+-]+@[\w-]+(?:\.[\w-]+)+$")
 def like_url(s: str) -> bool: return bool(_URL.match(s))
 def like_email(s: str) -> bool: return bool(_EMAIL.match(s))
 
+# %% ../nbs/02_vocab.ipynb #e935ff35
 LEX_ATTRS: Dict[int, Callable[[str], Any]] = {
     LOWER: lower, NORM: lower, SHAPE: word_shape, PREFIX: prefix, SUFFIX: suffix, LENGTH: len,
     IS_ALPHA: is_alpha, IS_ASCII: is_ascii, IS_DIGIT: is_digit, IS_LOWER: is_lower, IS_UPPER: is_upper,
@@ -92,6 +98,7 @@ _FLAG_NAMES = {IS_ALPHA: "is_alpha", IS_ASCII: "is_ascii", IS_DIGIT: "is_digit",
                LIKE_URL: "like_url", LIKE_EMAIL: "like_email", IS_STOP: "is_stop"}
 _FLAG_IDS = {name: attr for attr, name in _FLAG_NAMES.items()}
 
+# %% ../nbs/02_vocab.ipynb #b5093ab5
 class Lexeme:
     "A word type in the vocabulary: its text and lexical attributes."
     def __init__(self, vocab: "Vocab", orth: int): self.vocab, self.orth = vocab, orth
@@ -138,35 +145,41 @@ class Vectors:
         if row is None: raise KeyError(f"No vector for key {key}")
         return self.data[row]
 
-    def add(self, key: int, *, vector: Optional[np.ndarray] = None, row: Optional[int] = None) -> int:
-        "Map `key` to `row` (or to a new row holding `vector`), returning the row."
-        if row is None:
-            if vector is None: raise ValueError("Vectors.add needs a vector or a row")
-            row = len(set(self.key2row.values()))
-            if row >= self.data.shape[0]: raise ValueError(f"Vectors table is full ({self.data.shape[0]} rows): resize it first")
-        if vector is not None: self.data[row] = vector
-        self.key2row[int(key)] = row
-        return row
+# %% ../nbs/02_vocab.ipynb #f39fcafb
+@patch
+def add(self: Vectors, key: int, *, vector: Optional[np.ndarray] = None, row: Optional[int] = None) -> int:
+    "Map `key` to `row` (or to a new row holding `vector`), returning the row."
+    if row is None:
+        if vector is None: raise ValueError("Vectors.add needs a vector or a row")
+        row = len(set(self.key2row.values()))
+        if row >= self.data.shape[0]: raise ValueError(f"Vectors table is full ({self.data.shape[0]} rows): resize it first")
+    if vector is not None: self.data[row] = vector
+    self.key2row[int(key)] = row
+    return row
 
-    def resize(self, shape: Tuple[int, int]) -> None:
-        "Grow or shrink the table, keeping the rows that fit."
-        new = np.zeros(shape, dtype="float32")
-        r, c = min(shape[0], self.data.shape[0]), min(shape[1], self.data.shape[1])
-        new[:r, :c] = self.data[:r, :c]
-        self.data = new
-        self.key2row = {k: v for k, v in self.key2row.items() if v < shape[0]}
+@patch
+def resize(self: Vectors, shape: Tuple[int, int]) -> None:
+    "Grow or shrink the table, keeping the rows that fit."
+    new = np.zeros(shape, dtype="float32")
+    r, c = min(shape[0], self.data.shape[0]), min(shape[1], self.data.shape[1])
+    new[:r, :c] = self.data[:r, :c]
+    self.data = new
+    self.key2row = {k: v for k, v in self.key2row.items() if v < shape[0]}
 
-    def to_disk(self, path: Union[str, Path]) -> None:
-        path = Path(path); path.mkdir(parents=True, exist_ok=True)
-        np.save(path / "vectors.npy", self.data, allow_pickle=False)
-        srsly.write_json(path / "key2row.json", {"name": self.name, "key2row": [[str(k), r] for k, r in self.key2row.items()]})
+# %% ../nbs/02_vocab.ipynb #41fc4add
+@patch
+def to_disk(self: Vectors, path: Union[str, Path]) -> None:
+    path = Path(path); path.mkdir(parents=True, exist_ok=True)
+    np.save(path / "vectors.npy", self.data, allow_pickle=False)
+    srsly.write_json(path / "key2row.json", {"name": self.name, "key2row": [[str(k), r] for k, r in self.key2row.items()]})
 
-    def from_disk(self, path: Union[str, Path]) -> "Vectors":
-        path = Path(path)
-        self.data = np.load(path / "vectors.npy", allow_pickle=False)
-        meta = srsly.read_json(path / "key2row.json")
-        self.name, self.key2row = meta["name"], {int(k): r for k, r in meta["key2row"]}
-        return self
+@patch
+def from_disk(self: Vectors, path: Union[str, Path]) -> Vectors:
+    path = Path(path)
+    self.data = np.load(path / "vectors.npy", allow_pickle=False)
+    meta = srsly.read_json(path / "key2row.json")
+    self.name, self.key2row = meta["name"], {int(k): r for k, r in meta["key2row"]}
+    return self
 
 # %% ../nbs/02_vocab.ipynb #4ef26e73
 _MISSING = np.uint64(0xFFFFFFFFFFFFFFFF)
@@ -230,37 +243,42 @@ class Vocab:
         return orth in self._seen
     def __len__(self) -> int: return len(self._seen)
     def __iter__(self) -> Iterator[Lexeme]: return (Lexeme(self, o) for o in list(self._seen))
-
-    def lex_attr_array(self, orths: np.ndarray, attr: int) -> np.ndarray:
-        "Attribute `attr` of each word in `orths`, as uint64 (keys for string attributes, 0/1 for flags)."
-        orths = np.ascontiguousarray(orths, dtype=np.uint64)
-        table = self._lex_tables.get(attr)
-        if table is None: table = self._lex_tables[attr] = _new_table()
-        out = np.empty(len(orths), dtype=np.uint64)
-        if _lookup(table, orths, out):
-            new = np.unique(orths[out == _MISSING])
-            _insert(table, new, np.array([int(self.lex_value(o, attr)) for o in new.tolist()], dtype=np.uint64))
-            _lookup(table, orths, out)
-        return out
-
-    def set_lex_attr(self, orth: int, attr: int, value: Any) -> None:
-        "Override one lexical attribute of a word (e.g. a norm from a tokenizer exception)."
-        value = self.strings.add(value) if attr in _STRING_ATTRS and isinstance(value, str) else value
-        self._lex_cache.setdefault(attr, {})[orth] = value
-        if attr in self._lex_tables: self._lex_tables[attr][np.uint64(orth)] = np.uint64(int(value))
-        self._seen.add(orth)
-
-    def to_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = ()) -> None:
-        path = Path(path); path.mkdir(parents=True, exist_ok=True)
-        if "strings" not in exclude: self.strings.to_disk(path / "strings.json")
-        if "vectors" not in exclude: self.vectors.to_disk(path / "vectors")
-        srsly.write_json(path / "lookups.json", {"lang": self.lang})
-
-    def from_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = ()) -> "Vocab":
-        path = Path(path)
-        if "strings" not in exclude and (path / "strings.json").exists(): self.strings.from_disk(path / "strings.json")
-        if "vectors" not in exclude and (path / "vectors").exists(): self.vectors.from_disk(path / "vectors")
-        self._lex_cache.clear(); self._lex_tables.clear(); self._seen.clear()
-        return self
-
     def __repr__(self) -> str: return f"Vocab(lang={self.lang!r}, {len(self.strings)} strings, {len(self)} lexemes)"
+
+# %% ../nbs/02_vocab.ipynb #b61c0981
+@patch
+def lex_attr_array(self: Vocab, orths: np.ndarray, attr: int) -> np.ndarray:
+    "Attribute `attr` of each word in `orths`, as uint64 (keys for string attributes, 0/1 for flags)."
+    orths = np.ascontiguousarray(orths, dtype=np.uint64)
+    table = self._lex_tables.get(attr)
+    if table is None: table = self._lex_tables[attr] = _new_table()
+    out = np.empty(len(orths), dtype=np.uint64)
+    if _lookup(table, orths, out):
+        new = np.unique(orths[out == _MISSING])
+        _insert(table, new, np.array([int(self.lex_value(o, attr)) for o in new.tolist()], dtype=np.uint64))
+        _lookup(table, orths, out)
+    return out
+
+@patch
+def set_lex_attr(self: Vocab, orth: int, attr: int, value: Any) -> None:
+    "Override one lexical attribute of a word (e.g. a norm from a tokenizer exception)."
+    value = self.strings.add(value) if attr in _STRING_ATTRS and isinstance(value, str) else value
+    self._lex_cache.setdefault(attr, {})[orth] = value
+    if attr in self._lex_tables: self._lex_tables[attr][np.uint64(orth)] = np.uint64(int(value))
+    self._seen.add(orth)
+
+# %% ../nbs/02_vocab.ipynb #680cf1e9
+@patch
+def to_disk(self: Vocab, path: Union[str, Path], *, exclude: Iterable[str] = ()) -> None:
+    path = Path(path); path.mkdir(parents=True, exist_ok=True)
+    if "strings" not in exclude: self.strings.to_disk(path / "strings.json")
+    if "vectors" not in exclude: self.vectors.to_disk(path / "vectors")
+    srsly.write_json(path / "lookups.json", {"lang": self.lang})
+
+@patch
+def from_disk(self: Vocab, path: Union[str, Path], *, exclude: Iterable[str] = ()) -> Vocab:
+    path = Path(path)
+    if "strings" not in exclude and (path / "strings.json").exists(): self.strings.from_disk(path / "strings.json")
+    if "vectors" not in exclude and (path / "vectors").exists(): self.vectors.from_disk(path / "vectors")
+    self._lex_cache.clear(); self._lex_tables.clear(); self._seen.clear()
+    return self

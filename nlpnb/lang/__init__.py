@@ -155,6 +155,7 @@ def emoticons() -> List[str]:
                r"¯\(ツ)/¯ (╯°□°）╯︵┻━┻ ><(((*>").split()
     return faces + eastern + ["<3", "<33", "<333", "</3"]
 
+# %% ../../nbs/06_lang.ipynb #05270200
 def expand_apostrophes(exc: Exceptions, search: str = "'", replace: str = "’") -> Exceptions:
     "A copy of `exc` plus, for each entry containing `search`, the same entry with `replace` in its ORTHs."
     out = dict(exc)

@@ -11,6 +11,7 @@ __all__ = ['DEFAULT_SINGLE_TEXTCAT_MODEL', 'DEFAULT_MULTI_TEXTCAT_MODEL', 'SINGL
 from itertools import islice
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 import numpy as np
+from fastcore.basics import patch
 from thinc.api import Config, Model, Optimizer, set_dropout_rate
 from thinc.types import Floats2d
 from ..language import Language
@@ -40,6 +41,7 @@ maxout_pieces = 3
 depth = 2
 """
 
+# %% ../../nbs/48_textcat.ipynb #f13da440
 def _ensemble_config(exclusive: bool) -> str:
     return f"""
 [model]
@@ -63,6 +65,7 @@ ngram_size = 1
 no_output_layer = false
 """
 
+# %% ../../nbs/48_textcat.ipynb #e970f802
 def _cnn_config(exclusive: bool) -> str:
     return f"""
 [model]
@@ -84,6 +87,7 @@ maxout_pieces = 3
 subword_features = true
 """
 
+# %% ../../nbs/48_textcat.ipynb #d1f02c93
 DEFAULT_SINGLE_TEXTCAT_MODEL = Config().from_str(_ensemble_config(True))["model"]
 DEFAULT_MULTI_TEXTCAT_MODEL = Config().from_str(_ensemble_config(False))["model"]
 SINGLE_BOW_MODEL, MULTI_BOW_MODEL = (Config().from_str(_bow_config(e))["model"] for e in (True, False))
@@ -132,129 +136,148 @@ class TextCategorizer(TrainablePipe):
     def _check(self, examples: Iterable[Example], start: int = 0) -> None:
         check_cats(examples, self.name, not self.multi_label, start)
 
-    def predict(self, docs: Iterable[Doc]) -> Floats2d:
-        "Scores `(n_docs, n_labels)`; empty docs score 0 for every label."
-        docs = list(docs)
-        if not self.labels:
-            raise ValueError(f"[E109] Component '{self.name}' has no labels yet: initialize it with nlp.initialize(...) "
-                             "(or add labels and call its initialize) before using it")
-        keep = [i for i, doc in enumerate(docs) if len(doc)]
-        if len(keep) == len(docs): return self.model.predict(docs)
-        scores = self.model.ops.alloc2f(len(docs), len(self.labels))
-        if keep: scores[self.model.ops.asarray1i(keep)] = self.model.predict([docs[i] for i in keep])
-        return scores
+# %% ../../nbs/48_textcat.ipynb #20ee1402
+@patch
+def add_label(self: TextCategorizer, label: str) -> int:
+    "Add a label; 1 if it was new. After initialization the model's output grows, where the model allows it."
+    if not isinstance(label, str) or not label: raise ValueError(f"[E187] Labels must be non-empty strings, got {label!r}")
+    if label in self.labels: return 0
+    if self._output_width() == len(self.labels) and self.labels:
+        resize = self.model.attrs.get("resize_output")
+        if resize is None:
+            raise ValueError(f"[E922] Can't add label {label!r} to '{self.name}': its model ({self.model.name}) is "
+                             f"initialized with {len(self.labels)} outputs and can't grow. Add every label before "
+                             f"nlp.initialize (or list them in [initialize.components.{self.name}.labels])")
+        self.model = resize(self.model, len(self.labels) + 1)
+        self._rehearsal_model = None  # a teacher with fewer outputs can't teach the grown model
+    self.cfg["labels"].append(label)
+    self.vocab.strings.add(label)
+    return 1
 
-    def set_annotations(self, docs: Iterable[Doc], scores: Floats2d) -> None:
-        labels = self.labels
-        for doc, row in zip(docs, self.model.ops.to_numpy(scores).tolist()): doc.cats.update(zip(labels, row))
+@patch
+def _output_width(self: TextCategorizer) -> Optional[int]:
+    for node in (self.model, self.model.get_ref("output_layer") if self.model.has_ref("output_layer") else None):
+        if node is not None and node.has_dim("nO"): return node.get_dim("nO")
+    return None
 
-    def _truth(self, examples: List[Example]) -> Tuple[np.ndarray, np.ndarray]:
-        "The gold table and the mask of known entries (all known for exclusive classes)."
-        labels = self.labels
-        truth = np.zeros((len(examples), len(labels)), dtype="f")
-        known = np.ones_like(truth)
-        for i, eg in enumerate(examples):
-            cats = eg.reference.cats
-            if not cats: known[i] = 0.0; continue   # no gold cats (e.g. a corpus annotated for other components)
-            for j, label in enumerate(labels):
-                value = cats.get(label)
-                if value is not None: truth[i, j] = value
-                elif self.multi_label: known[i, j] = 0.0
-        return truth, known
+# %% ../../nbs/48_textcat.ipynb #836888cc
+@patch
+def _truth(self: TextCategorizer, examples: List[Example]) -> Tuple[np.ndarray, np.ndarray]:
+    "The gold table and the mask of known entries (all known for exclusive classes)."
+    labels = self.labels
+    truth = np.zeros((len(examples), len(labels)), dtype="f")
+    known = np.ones_like(truth)
+    for i, eg in enumerate(examples):
+        cats = eg.reference.cats
+        if not cats: known[i] = 0.0; continue   # no gold cats (e.g. a corpus annotated for other components)
+        for j, label in enumerate(labels):
+            value = cats.get(label)
+            if value is not None: truth[i, j] = value
+            elif self.multi_label: known[i, j] = 0.0
+    return truth, known
 
-    def get_loss(self, examples: Iterable[Example], scores: Floats2d) -> Tuple[float, Floats2d]:
-        "Mean squared difference from the gold cats, and the gradient `scores - truth` (masked where unknown)."
-        examples = list(examples)
-        self._check(examples)
-        truth, known = self._truth(examples)
-        ops = self.model.ops
-        d_scores = (scores - ops.asarray2f(truth)) * ops.asarray2f(known)
-        return float((d_scores ** 2).mean()) if d_scores.size else 0.0, d_scores
+# %% ../../nbs/48_textcat.ipynb #65af3c2c
+@patch
+def _collect_labels(self: TextCategorizer, get_examples: Callable[[], Iterable[Example]], labels: Optional[Iterable[str]]) -> None:
+    if not callable(get_examples):
+        raise TypeError(f"[E930] {self.name}.initialize takes a function that returns examples (e.g. lambda: examples), "
+                        f"got {type(get_examples).__name__}")
+    given = None if labels is None else list(labels)
+    for i, eg in enumerate(get_examples()):  # one pass: every example's cats are checked, labels collected unless given
+        self._check([eg], i)
+        if given is None:
+            for label in eg.reference.cats: self.add_label(label)
+    for label in given or (): self.add_label(label)
+    if not self.labels: raise ValueError(f"[E143] '{self.name}' found no labels: the examples have no cats and no labels were given")
 
-    def update(self, examples: Iterable[Example], *, drop: float = 0.0, sgd: Optional[Optimizer] = None,
-               losses: Optional[Dict[str, float]] = None) -> Dict[str, float]:
-        "Learn from the examples with words (empty docs carry no evidence); `get_loss` checks their gold cats."
-        return super().update([eg for eg in examples if len(eg.predicted)], drop=drop, sgd=sgd, losses=losses)
+@patch
+def _initialize_model(self: TextCategorizer, get_examples: Callable[[], Iterable[Example]]) -> None:
+    sample = list(islice((eg for eg in get_examples() if len(eg.predicted)), 10))
+    if not sample:
+        raise ValueError(f"[E923] '{self.name}' needs examples with words to initialize its model: get_examples() "
+                         "gave none (check the training corpus path)")
+    truth, _ = self._truth(sample)
+    self.model.initialize(X=[eg.predicted for eg in sample], Y=self.model.ops.asarray2f(truth))
 
-    def init_rehearsal(self) -> None:
-        "Freeze a copy of the current model: the teacher that `rehearse` keeps the model close to."
-        self._rehearsal_model = self.model.copy()
-        set_dropout_rate(self._rehearsal_model, 0.0)
+# %% ../../nbs/48_textcat.ipynb #c69d66fe
+@patch
+def initialize(self: TextCategorizer, get_examples: Callable[[], Iterable[Example]], *, nlp=None, labels: Optional[Iterable[str]] = None,
+               positive_label: Optional[str] = None) -> None:
+    "Labels from the examples (or `labels`), checks, then the model's shapes from a sample of 10 examples."
+    self._collect_labels(get_examples, labels)
+    if len(self.labels) < 2:
+        raise ValueError(f"[E867] '{self.name}' has exclusive classes, so it needs at least two labels, found "
+                         f"{list(self.labels)}. For a single yes/no label use 'textcat_multilabel', or give each "
+                         "document a second label (e.g. POSITIVE/NEGATIVE).")
+    if positive_label is not None:
+        if positive_label not in self.labels:
+            raise ValueError(f"[E920] positive_label {positive_label!r} is not one of the labels of '{self.name}': {list(self.labels)}")
+        if len(self.labels) != 2:
+            raise ValueError(f"[E919] positive_label {positive_label!r} is for binary tasks (two labels), but "
+                             f"'{self.name}' has {len(self.labels)}: {list(self.labels)}")
+    self.cfg["positive_label"] = positive_label
+    self._initialize_model(get_examples)
 
-    def rehearse(self, examples: Iterable[Example], *, drop: float = 0.0, sgd: Optional[Optimizer] = None,
-                 losses: Optional[Dict[str, float]] = None) -> Dict[str, float]:
-        "Move the scores on the examples' docs towards the teacher's (gold cats unused); the loss is the squared difference."
-        losses = {} if losses is None else losses
-        losses.setdefault(self.name, 0.0)
-        docs = [eg.predicted for eg in examples if len(eg.predicted)]
-        if not docs: return losses
-        if self._rehearsal_model is None: self.init_rehearsal()
-        target = self._rehearsal_model.predict(docs)
-        set_dropout_rate(self.model, drop)
-        scores, backprop = self.model.begin_update(docs)
-        d_scores = scores - target
-        backprop(d_scores)
-        if sgd is not None: self.finish_update(sgd)
-        losses[self.name] += float((d_scores ** 2).sum())
-        return losses
+# %% ../../nbs/48_textcat.ipynb #84b76938
+@patch
+def predict(self: TextCategorizer, docs: Iterable[Doc]) -> Floats2d:
+    "Scores `(n_docs, n_labels)`; empty docs score 0 for every label."
+    docs = list(docs)
+    if not self.labels:
+        raise ValueError(f"[E109] Component '{self.name}' has no labels yet: initialize it with nlp.initialize(...) "
+                         "(or add labels and call its initialize) before using it")
+    keep = [i for i, doc in enumerate(docs) if len(doc)]
+    if len(keep) == len(docs): return self.model.predict(docs)
+    scores = self.model.ops.alloc2f(len(docs), len(self.labels))
+    if keep: scores[self.model.ops.asarray1i(keep)] = self.model.predict([docs[i] for i in keep])
+    return scores
 
-    def add_label(self, label: str) -> int:
-        "Add a label; 1 if it was new. After initialization the model's output grows, where the model allows it."
-        if not isinstance(label, str) or not label: raise ValueError(f"[E187] Labels must be non-empty strings, got {label!r}")
-        if label in self.labels: return 0
-        if self._output_width() == len(self.labels) and self.labels:
-            resize = self.model.attrs.get("resize_output")
-            if resize is None:
-                raise ValueError(f"[E922] Can't add label {label!r} to '{self.name}': its model ({self.model.name}) is "
-                                 f"initialized with {len(self.labels)} outputs and can't grow. Add every label before "
-                                 f"nlp.initialize (or list them in [initialize.components.{self.name}.labels])")
-            self.model = resize(self.model, len(self.labels) + 1)
-            self._rehearsal_model = None  # a teacher with fewer outputs can't teach the grown model
-        self.cfg["labels"].append(label)
-        self.vocab.strings.add(label)
-        return 1
+@patch
+def set_annotations(self: TextCategorizer, docs: Iterable[Doc], scores: Floats2d) -> None:
+    labels = self.labels
+    for doc, row in zip(docs, self.model.ops.to_numpy(scores).tolist()): doc.cats.update(zip(labels, row))
 
-    def _output_width(self) -> Optional[int]:
-        for node in (self.model, self.model.get_ref("output_layer") if self.model.has_ref("output_layer") else None):
-            if node is not None and node.has_dim("nO"): return node.get_dim("nO")
-        return None
+# %% ../../nbs/48_textcat.ipynb #a8c59e5e
+@patch
+def get_loss(self: TextCategorizer, examples: Iterable[Example], scores: Floats2d) -> Tuple[float, Floats2d]:
+    "Mean squared difference from the gold cats, and the gradient `scores - truth` (masked where unknown)."
+    examples = list(examples)
+    self._check(examples)
+    truth, known = self._truth(examples)
+    ops = self.model.ops
+    d_scores = (scores - ops.asarray2f(truth)) * ops.asarray2f(known)
+    return float((d_scores ** 2).mean()) if d_scores.size else 0.0, d_scores
 
-    def initialize(self, get_examples: Callable[[], Iterable[Example]], *, nlp=None, labels: Optional[Iterable[str]] = None,
-                   positive_label: Optional[str] = None) -> None:
-        "Labels from the examples (or `labels`), checks, then the model's shapes from a sample of 10 examples."
-        self._collect_labels(get_examples, labels)
-        if len(self.labels) < 2:
-            raise ValueError(f"[E867] '{self.name}' has exclusive classes, so it needs at least two labels, found "
-                             f"{list(self.labels)}. For a single yes/no label use 'textcat_multilabel', or give each "
-                             "document a second label (e.g. POSITIVE/NEGATIVE).")
-        if positive_label is not None:
-            if positive_label not in self.labels:
-                raise ValueError(f"[E920] positive_label {positive_label!r} is not one of the labels of '{self.name}': {list(self.labels)}")
-            if len(self.labels) != 2:
-                raise ValueError(f"[E919] positive_label {positive_label!r} is for binary tasks (two labels), but "
-                                 f"'{self.name}' has {len(self.labels)}: {list(self.labels)}")
-        self.cfg["positive_label"] = positive_label
-        self._initialize_model(get_examples)
+@patch
+def update(self: TextCategorizer, examples: Iterable[Example], *, drop: float = 0.0, sgd: Optional[Optimizer] = None,
+           losses: Optional[Dict[str, float]] = None) -> Dict[str, float]:
+    "Learn from the examples with words (empty docs carry no evidence); `get_loss` checks their gold cats."
+    return super(TextCategorizer, self).update([eg for eg in examples if len(eg.predicted)], drop=drop, sgd=sgd, losses=losses)
 
-    def _collect_labels(self, get_examples: Callable[[], Iterable[Example]], labels: Optional[Iterable[str]]) -> None:
-        if not callable(get_examples):
-            raise TypeError(f"[E930] {self.name}.initialize takes a function that returns examples (e.g. lambda: examples), "
-                            f"got {type(get_examples).__name__}")
-        given = None if labels is None else list(labels)
-        for i, eg in enumerate(get_examples()):  # one pass: every example's cats are checked, labels collected unless given
-            self._check([eg], i)
-            if given is None:
-                for label in eg.reference.cats: self.add_label(label)
-        for label in given or (): self.add_label(label)
-        if not self.labels: raise ValueError(f"[E143] '{self.name}' found no labels: the examples have no cats and no labels were given")
+# %% ../../nbs/48_textcat.ipynb #9a76ee16
+@patch
+def init_rehearsal(self: TextCategorizer) -> None:
+    "Freeze a copy of the current model: the teacher that `rehearse` keeps the model close to."
+    self._rehearsal_model = self.model.copy()
+    set_dropout_rate(self._rehearsal_model, 0.0)
 
-    def _initialize_model(self, get_examples: Callable[[], Iterable[Example]]) -> None:
-        sample = list(islice((eg for eg in get_examples() if len(eg.predicted)), 10))
-        if not sample:
-            raise ValueError(f"[E923] '{self.name}' needs examples with words to initialize its model: get_examples() "
-                             "gave none (check the training corpus path)")
-        truth, _ = self._truth(sample)
-        self.model.initialize(X=[eg.predicted for eg in sample], Y=self.model.ops.asarray2f(truth))
+@patch
+def rehearse(self: TextCategorizer, examples: Iterable[Example], *, drop: float = 0.0, sgd: Optional[Optimizer] = None,
+             losses: Optional[Dict[str, float]] = None) -> Dict[str, float]:
+    "Move the scores on the examples' docs towards the teacher's (gold cats unused); the loss is the squared difference."
+    losses = {} if losses is None else losses
+    losses.setdefault(self.name, 0.0)
+    docs = [eg.predicted for eg in examples if len(eg.predicted)]
+    if not docs: return losses
+    if self._rehearsal_model is None: self.init_rehearsal()
+    target = self._rehearsal_model.predict(docs)
+    set_dropout_rate(self.model, drop)
+    scores, backprop = self.model.begin_update(docs)
+    d_scores = scores - target
+    backprop(d_scores)
+    if sgd is not None: self.finish_update(sgd)
+    losses[self.name] += float((d_scores ** 2).sum())
+    return losses
 
 # %% ../../nbs/48_textcat.ipynb #b10d3f11
 class MultiLabelTextCategorizer(TextCategorizer):

@@ -9,14 +9,15 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequ
 import numba
 import numpy as np
 import srsly
+from fastcore.basics import patch
 from ..symbols import *
 from ..symbols import intify_attr, ATTR_NAMES_BY_ID
 from ..strings import get_string_id
 from ..vocab import Vocab, Lexeme, _FLAG_NAMES
 
 # %% auto #0
-__all__ = ['EMPTY_MORPH', 'DOC_COLUMNS', 'Underscore', 'normalize_feats', 'MorphAnalysis', 'Doc', 'docs_to_array', 'Token',
-           'Span', 'SpanGroup', 'SpanGroups']
+__all__ = ['EMPTY_MORPH', 'DOC_COLUMNS', 'Underscore', 'normalize_feats', 'MorphAnalysis', 'Doc', 'Token', 'Span', 'SpanGroup',
+           'SpanGroups', 'docs_to_array']
 
 # %% ../../nbs/03_tokens.ipynb #f35b36d3
 class Underscore:
@@ -54,6 +55,7 @@ class Underscore:
     def get(self, name: str) -> Any: return getattr(self, name)
     def set(self, name: str, value: Any) -> None: setattr(self, name, value)
 
+# %% ../../nbs/03_tokens.ipynb #13efae8e
 class _Extensible:
     "Class methods to register extension attributes; each subclass has its own table."
     _extensions: Dict[str, dict]
@@ -99,6 +101,7 @@ def _normalize_items(feats, items) -> str:
         pairs[item[0]] = ",".join(sorted(item[1].split(",")))
     return "|".join(f"{k}={pairs[k]}" for k in sorted(pairs))
 
+# %% ../../nbs/03_tokens.ipynb #fe6a3269
 EMPTY_MORPH = SYMBOLS_BY_STR["_"]
 "The key of an analysis with no features (CoNLL-U's `_`), as opposed to 0, no analysis at all."
 
@@ -206,329 +209,79 @@ class Doc(_Extensible):
             self._cols[SENT_START][:] = [0 if s is None else 1 if s in (True, 1) else -1 for s in self._check_len("sent_starts", sent_starts)]
         if ents is not None: self._cols[ENT_IOB], self._cols[ENT_TYPE] = _ent_columns(self._check_len("ents", ents), vocab.strings)
 
-    def _check_len(self, name: str, values: Sequence) -> Sequence:
-        if len(values) != len(self):
-            raise ValueError(f"[E1019] Doc got {len(self)} words but {len(values)} {name}: they must be the same length")
-        return values
-
-    def _keys(self, name: str, values: Sequence[Optional[str]]) -> List[int]:
-        add = self.vocab.strings.add
-        return [add(v) if v else 0 for v in self._check_len(name, values)]
-
-    def _set_idx(self, words: Sequence[str]) -> None:
-        "Character offset of each token: the cumulative lengths of the words and spaces before it."
-        n = len(words)
-        widths = np.fromiter(map(len, words), dtype=np.int64, count=n) + self._cols[SPACY]
-        self._idx = np.zeros(n, dtype=np.int64)
-        if n > 1: np.cumsum(widths[:-1], out=self._idx[1:])
-
-    def _set_parse(self, heads, deps) -> None:
-        n = len(self)
-        if deps is None: raise ValueError("[E1017] Doc got heads without deps: give a dependency label for every head")
-        deps = self._check_len("deps", deps)
-        heads = [i for i in range(n)] if heads is None else self._check_len("heads", heads)
-        rel = np.zeros(n, dtype=np.int64)
-        for i, h in enumerate(heads):
-            if h is None: continue
-            if not isinstance(h, (int, np.integer)) or not 0 <= h < n:
-                raise ValueError(f"[E1020] Head {h!r} of token {i} is out of range: heads are token indices 0..{n - 1}")
-            rel[i] = h - i
-        self._cols[HEAD] = rel
-        self._cols[DEP][:] = self._keys("deps", deps)
-        self._cols[DEP][[i for i, h in enumerate(heads) if h is None]] = 0
-        self._derived_starts = None
-
-    # -- sequence protocol ------------------------------------------------
-    def __len__(self) -> int: return len(self._cols[ORTH])
-    def __getitem__(self, i: Union[int, slice]) -> Union["Token", "Span"]:
-        if isinstance(i, slice):
-            start, stop, step = i.indices(len(self))
-            if step != 1: raise ValueError("[E057] Doc slices must have step 1")
-            return Span(self, start, max(start, stop))
-        if i < 0: i += len(self)
-        if not 0 <= i < len(self): raise IndexError(f"[E040] Token index {i} out of range for a Doc of {len(self)} tokens")
-        return Token(self, i)
-    def __iter__(self) -> Iterator["Token"]: return (Token(self, i) for i in range(len(self)))
     def __repr__(self) -> str: return self.text
     def __str__(self) -> str: return self.text
 
-    @property
-    def words(self) -> List[str]:
-        s = self.vocab.strings
-        return [s[k] for k in self._cols[ORTH].tolist()]
-    @property
-    def text(self) -> str:
-        return "".join(w + " " if sp else w for w, sp in zip(self.words, self._cols[SPACY].tolist()))
-    text_with_ws = text
-    lang_ = property(lambda self: self.vocab.lang)
-    @property
-    def _(self) -> Underscore: return Underscore(Doc._extensions, self)
+# %% ../../nbs/03_tokens.ipynb #1841bdc2
+@patch
+def _check_len(self: Doc, name: str, values: Sequence) -> Sequence:
+    if len(values) != len(self):
+        raise ValueError(f"[E1019] Doc got {len(self)} words but {len(values)} {name}: they must be the same length")
+    return values
 
-    # -- arrays -------------------------------------------------------------
-    def to_array(self, attrs: Union[int, str, Sequence[Union[int, str]]]) -> np.ndarray:
-        "The values of `attrs` per token: a 1-D array for one attribute, else (n_tokens, n_attrs), as uint64."
-        single = isinstance(attrs, (int, str))
-        ids = [intify_attr(a) for a in ([attrs] if single else attrs)]
-        out = np.zeros((len(self), len(ids)), dtype=np.uint64)
-        for j, attr in enumerate(ids): out[:, j] = self._column(attr)
-        return out[:, 0] if single else out
+@patch
+def _keys(self: Doc, name: str, values: Sequence[Optional[str]]) -> List[int]:
+    add = self.vocab.strings.add
+    return [add(v) if v else 0 for v in self._check_len(name, values)]
 
-    def _column(self, attr: int) -> np.ndarray:
-        if attr == HEAD: return _signed_to_uint64(self._cols[HEAD])
-        if attr == SENT_START: return _signed_to_uint64(self._sent_starts())
-        if attr == IDX: return self._idx.astype(np.uint64)
-        if attr == NORM:
-            norms = self._cols[NORM]
-            return np.where(norms != 0, norms, self.vocab.lex_attr_array(self._cols[ORTH], NORM))
-        if attr in DOC_COLUMNS: return self._cols[attr].astype(np.uint64)
-        if attr == LENGTH or attr in _FLAG_NAMES or attr in (LOWER, SHAPE, PREFIX, SUFFIX):
-            return self.vocab.lex_attr_array(self._cols[ORTH], attr)
-        raise ValueError(f"Attribute {ATTR_NAMES_BY_ID.get(attr, attr)} can't be read from a Doc")
+@patch
+def _set_idx(self: Doc, words: Sequence[str]) -> None:
+    "Character offset of each token: the cumulative lengths of the words and spaces before it."
+    n = len(words)
+    widths = np.fromiter(map(len, words), dtype=np.int64, count=n) + self._cols[SPACY]
+    self._idx = np.zeros(n, dtype=np.int64)
+    if n > 1: np.cumsum(widths[:-1], out=self._idx[1:])
 
-    def from_array(self, attrs: Sequence[Union[int, str]], array: np.ndarray) -> "Doc":
-        "Set columns from `array` (n_tokens, n_attrs), in `to_array`'s encoding."
-        ids = [intify_attr(a) for a in attrs]
-        array = np.asarray(array)
-        if array.ndim == 1: array = array.reshape(-1, 1)
-        if array.shape != (len(self), len(ids)):
-            raise ValueError(f"[E971] from_array got an array of shape {array.shape} for {len(self)} tokens and {len(ids)} attributes")
-        for j, attr in enumerate(ids):
-            col = array[:, j]
-            if attr == ORTH:
-                if not np.array_equal(col.astype(np.uint64), self._cols[ORTH]):
-                    raise ValueError("[E190] from_array can't change the words (ORTH) of a Doc")
-            elif attr == SPACY: self._cols[SPACY][:] = col.astype(bool); self._set_idx(self.words)
-            elif attr == HEAD:
-                rel = _uint64_to_signed(col)
-                heads = np.arange(len(self)) + rel
-                if len(self) and (heads.min() < 0 or heads.max() >= len(self)):
-                    bad = int(np.flatnonzero((heads < 0) | (heads >= len(self)))[0])
-                    raise ValueError(f"[E190] HEAD of token {bad} points to {int(heads[bad])}, outside the Doc of {len(self)} tokens")
-                self._cols[HEAD] = rel
-            elif attr == SENT_START: self._cols[SENT_START][:] = _uint64_to_signed(col)
-            elif attr == ENT_IOB:
-                if col.max(initial=0) > 3: raise ValueError(f"[E982] ENT_IOB values must be 0-3, got {int(col.max())}")
-                self._cols[ENT_IOB][:] = col
-            elif attr in DOC_COLUMNS: self._cols[attr][:] = col
-            else: raise ValueError(f"Attribute {ATTR_NAMES_BY_ID.get(attr, attr)} can't be set on a Doc")
-        self._derived_starts = None
-        return self
+# %% ../../nbs/03_tokens.ipynb #0454c6b8
+@patch
+def _set_parse(self: Doc, heads, deps) -> None:
+    n = len(self)
+    if deps is None: raise ValueError("[E1017] Doc got heads without deps: give a dependency label for every head")
+    deps = self._check_len("deps", deps)
+    heads = [i for i in range(n)] if heads is None else self._check_len("heads", heads)
+    rel = np.zeros(n, dtype=np.int64)
+    for i, h in enumerate(heads):
+        if h is None: continue
+        if not isinstance(h, (int, np.integer)) or not 0 <= h < n:
+            raise ValueError(f"[E1020] Head {h!r} of token {i} is out of range: heads are token indices 0..{n - 1}")
+        rel[i] = h - i
+    self._cols[HEAD] = rel
+    self._cols[DEP][:] = self._keys("deps", deps)
+    self._cols[DEP][[i for i, h in enumerate(heads) if h is None]] = 0
+    self._derived_starts = None
 
-    def has_annotation(self, attr: Union[int, str], *, require_complete: bool = False) -> bool:
-        "Whether any (or, with `require_complete`, every) token has `attr` set."
-        attr = intify_attr(attr)
-        if attr == HEAD: attr = DEP
-        if attr == SENT_START:
-            if self.has_annotation(DEP) or len(self) == 1: return True
-            vals = self._cols[SENT_START][1:]
-            return bool(len(vals)) and (bool((vals != 0).all()) if require_complete else bool((vals != 0).any()))
-        col = self._cols[attr]
-        return bool((col != 0).all()) if require_complete else bool((col != 0).any())
+# %% ../../nbs/03_tokens.ipynb #ac613edc
+@patch
+def __len__(self: Doc) -> int: return len(self._cols[ORTH])
+@patch
+def __iter__(self: Doc) -> Iterator[Token]: return (Token(self, i) for i in range(len(self)))
+@patch
+def __getitem__(self: Doc, i: Union[int, slice]) -> Union["Token", "Span"]:
+    if isinstance(i, slice):
+        start, stop, step = i.indices(len(self))
+        if step != 1: raise ValueError("[E057] Doc slices must have step 1")
+        return Span(self, start, max(start, stop))
+    if i < 0: i += len(self)
+    if not 0 <= i < len(self): raise IndexError(f"[E040] Token index {i} out of range for a Doc of {len(self)} tokens")
+    return Token(self, i)
 
-    # -- sentences ------------------------------------------------------------
-    def _sent_starts(self) -> np.ndarray:
-        "Explicit sentence starts when any are set, else those implied by a parse, else unknown (0); token 0 always starts."
-        ss = self._cols[SENT_START]
-        if ss[1:].any() or not self._cols[DEP].any():
-            if len(ss) and ss[0] != 1: ss = ss.copy(); ss[0] = 1
-            return ss
-        if self._derived_starts is None: self._derived_starts = _starts_from_heads(self._cols[HEAD])
-        return self._derived_starts
+@patch(as_prop=True)
+def words(self: Doc) -> List[str]:
+    s = self.vocab.strings
+    return [s[k] for k in self._cols[ORTH].tolist()]
 
-    @property
-    def sents(self) -> Iterator["Span"]:
-        "The sentences, from sentence starts or the parse."
-        if not self.has_annotation("SENT_START"):
-            raise ValueError("[E030] Sentence boundaries unset. Add a parser, senter or sentencizer to the pipeline, "
-                             "or set sentence starts (`sent_starts=` or `token.is_sent_start`).")
-        starts = np.flatnonzero(self._sent_starts() == 1).tolist()
-        if not starts or starts[0] != 0: starts = [0] + starts
-        for s, e in zip(starts, starts[1:] + [len(self)]): yield Span(self, s, e)
+@patch(as_prop=True)
+def text(self: Doc) -> str:
+    return "".join(w + " " if sp else w for w, sp in zip(self.words, self._cols[SPACY].tolist()))
 
-    # -- entities -------------------------------------------------------------
-    @property
-    def ents(self) -> Tuple["Span", ...]:
-        "The named entities, from the ENT_IOB and ENT_TYPE columns."
-        iob, types = self._cols[ENT_IOB].tolist(), self._cols[ENT_TYPE].tolist()
-        ents, start = [], None
-        for i, (b, t) in enumerate(zip(iob, types)):
-            continues = b == 1 and start is not None and types[start] == t
-            if start is not None and not continues: ents.append((start, i)); start = None
-            if b == 3 or (b == 1 and start is None): start = i
-        if start is not None: ents.append((start, len(iob)))
-        return tuple(Span(self, s, e, label=types[s], kb_id=int(self._cols[ENT_KB_ID][s]), span_id=int(self._cols[ENT_ID][s]))
-                     for s, e in ents)
+Doc.text_with_ws = Doc.text
 
-    @ents.setter
-    def ents(self, spans: Iterable[Union["Span", Tuple]]) -> None: self.set_ents(list(spans), default="outside")
-
-    def set_ents(self, entities: List[Union["Span", Tuple]], *, missing: Iterable["Span"] = (),
-                 outside: Iterable["Span"] = (), default: str = "outside") -> None:
-        "Set entities; other tokens become `default`: 'outside' (O), 'missing' (unknown) or 'unmodified'."
-        if default not in ("outside", "missing", "unmodified"):
-            raise ValueError(f"set_ents default must be 'outside', 'missing' or 'unmodified', got {default!r}")
-        spans = [s if isinstance(s, Span) else Span(self, s[1], s[2], label=s[0]) for s in entities]
-        spans.sort(key=lambda s: (s.start, s.end))
-        for a, b in zip(spans, spans[1:]):
-            if b.start < a.end:
-                raise ValueError(f"[E1010] Entities overlap: {a.text!r} ({a.start}-{a.end}) and {b.text!r} ({b.start}-{b.end})")
-        iob, types = self._cols[ENT_IOB], self._cols[ENT_TYPE]
-        if default != "unmodified":
-            iob[:] = 2 if default == "outside" else 0
-            types[:] = 0; self._cols[ENT_KB_ID][:] = 0; self._cols[ENT_ID][:] = 0
-        for s in outside: iob[s.start:s.end], types[s.start:s.end] = 2, 0
-        for s in missing: iob[s.start:s.end], types[s.start:s.end] = 0, 0
-        for s in spans:
-            if not s.label: raise ValueError(f"[E1010] Entity {s.text!r} ({s.start}-{s.end}) has no label")
-            iob[s.start], iob[s.start + 1:s.end] = 3, 1
-            types[s.start:s.end] = s.label
-            self._cols[ENT_KB_ID][s.start:s.end] = s.kb_id
-            self._cols[ENT_ID][s.start:s.end] = s.id
-
-    # -- character offsets ------------------------------------------------------
-    def char_span(self, start_idx: int, end_idx: int, label: Union[str, int] = 0, *, kb_id: Union[str, int] = 0,
-                  alignment_mode: str = "strict", span_id: Union[str, int] = 0) -> Optional["Span"]:
-        "The span covering characters `start_idx:end_idx`. 'strict' needs token boundaries (else None), "
-        "'contract' keeps tokens fully inside, 'expand' takes every token the range touches."
-        if alignment_mode not in ("strict", "contract", "expand"):
-            raise ValueError(f"[E202] alignment_mode must be 'strict', 'contract' or 'expand', got {alignment_mode!r}")
-        starts = self._idx
-        ends = starts + np.fromiter((len(w) for w in self.words), dtype=np.int64, count=len(self))
-        if alignment_mode == "strict":
-            s, e = np.flatnonzero(starts == start_idx), np.flatnonzero(ends == end_idx)
-            if not len(s) or not len(e) or e[0] < s[0]: return None
-            first, last = int(s[0]), int(e[0]) + 1
-        elif alignment_mode == "contract":
-            inside = np.flatnonzero((starts >= start_idx) & (ends <= end_idx))
-            if not len(inside): return None
-            first, last = int(inside[0]), int(inside[-1]) + 1
-        else:
-            touched = np.flatnonzero((starts < end_idx) & (ends > start_idx))
-            if not len(touched): return None
-            first, last = int(touched[0]), int(touched[-1]) + 1
-        return Span(self, first, last, label=label, kb_id=kb_id, span_id=span_id)
-
-    # -- copies and JSON ----------------------------------------------------------
-    def copy(self) -> "Doc":
-        "A deep copy sharing the vocab."
-        doc = Doc(self.vocab, self.words, self._cols[SPACY].tolist(), user_data=dict(self.user_data))
-        doc.has_unknown_spaces, doc.tensor = self.has_unknown_spaces, None if self.tensor is None else self.tensor.copy()
-        for attr, col in self._cols.items(): doc._cols[attr] = col.copy()
-        doc.cats = dict(self.cats)
-        for name, group in self.spans.items(): doc.spans[name] = [Span(doc, s.start, s.end, s.label, kb_id=s.kb_id, span_id=s.id) for s in group]
-        return doc
-
-    def to_json(self, underscore: Optional[Sequence[str]] = None) -> Dict[str, Any]:
-        "A JSON-serializable dict of the text and every annotation present."
-        data: Dict[str, Any] = {"text": self.text}
-        if self.has_annotation("ENT_IOB"):
-            data["ents"] = [{"start": e.start_char, "end": e.end_char, "label": e.label_} for e in self.ents]
-        if self.has_annotation("SENT_START"):
-            data["sents"] = [{"start": s.start_char, "end": s.end_char} for s in self.sents]
-        if self.cats: data["cats"] = dict(self.cats)
-        tokens = []
-        for t in self:
-            tok = {"id": t.i, "start": t.idx, "end": t.idx + len(t)}
-            for key, attr, get in (("tag", TAG, lambda t: t.tag_), ("pos", POS, lambda t: t.pos_), ("morph", MORPH, lambda t: str(t.morph)),
-                                   ("lemma", LEMMA, lambda t: t.lemma_), ("dep", DEP, lambda t: t.dep_)):
-                if self.has_annotation(attr): tok[key] = get(t)
-            if self.has_annotation("DEP"): tok["head"] = t.head.i
-            tokens.append(tok)
-        data["tokens"] = tokens
-        if len(self.spans):
-            data["spans"] = {name: [{"start": s.start_char, "end": s.end_char, "label": s.label_, "kb_id": s.kb_id_}
-                                    for s in group] for name, group in self.spans.items()}
-        if underscore:
-            data["_"] = {}
-            for name in underscore:
-                if not Doc.has_extension(name): raise ValueError(f"[E106] Can't find doc._.{name} attribute specified in the underscore settings")
-                value = getattr(self._, name)
-                if not srsly.is_json_serializable(value): raise ValueError(f"[E107] doc._.{name} is not JSON-serializable: {value!r}")
-                data["_"][name] = value
-        return data
-
-    @classmethod
-    def from_json(cls, vocab: Vocab, doc_json: Dict[str, Any]) -> "Doc":
-        "The Doc described by `to_json`'s output; errors name the offending token or key."
-        text, tokens = doc_json.get("text"), doc_json.get("tokens")
-        if not isinstance(text, str) or not isinstance(tokens, list):
-            raise ValueError("[E1038] Doc JSON needs a 'text' string and a 'tokens' list")
-        words, spaces = [], []
-        for i, tok in enumerate(tokens):
-            start, end = tok.get("start"), tok.get("end")
-            if not isinstance(start, int) or not isinstance(end, int) or not 0 <= start < end <= len(text):
-                raise ValueError(f"[E1038] Doc JSON token {i} has invalid offsets start={start!r} end={end!r} for a text of length {len(text)}")
-            nxt = tokens[i + 1]["start"] if i + 1 < len(tokens) else len(text)
-            gap = text[end:nxt]
-            if gap not in ("", " "):
-                raise ValueError(f"[E1040] Doc JSON tokens {i} and {i + 1} leave {gap!r} between them: only one space may separate tokens")
-            words.append(text[start:end]); spaces.append(gap == " ")
-        get = lambda key: [t.get(key) for t in tokens] if any(key in t for t in tokens) else None
-        heads = get("head")
-        doc = cls(vocab, words, spaces, tags=get("tag"), pos=get("pos"), morphs=get("morph"), lemmas=get("lemma"),
-                  heads=heads, deps=get("dep") if heads else None)
-        if "sents" in doc_json and heads is None:
-            starts = {s["start"] for s in doc_json["sents"]}
-            doc._cols[SENT_START][:] = [1 if t.idx in starts else -1 for t in doc]
-        if "ents" in doc_json:
-            ents = []
-            for e in doc_json["ents"]:
-                span = doc.char_span(e["start"], e["end"], e["label"])
-                if span is None: raise ValueError(f"[E1039] Doc JSON entity {e} does not align with token boundaries")
-                ents.append(span)
-            doc.ents = ents
-        doc.cats = dict(doc_json.get("cats", {}))
-        for name, spans in doc_json.get("spans", {}).items():
-            doc.spans[name] = [doc.char_span(s["start"], s["end"], s["label"], kb_id=s.get("kb_id", "")) for s in spans]
-        for name, value in doc_json.get("_", {}).items():
-            if not Doc.has_extension(name): Doc.set_extension(name)
-            setattr(doc._, name, value)
-        return doc
-
-def docs_to_array(docs: Sequence[Doc], attrs: Sequence[Union[int, str]]) -> List[np.ndarray]:
-    "`doc.to_array(attrs)` for many docs of one vocab, with one vocab lookup per attribute for the whole batch."
-    if not docs: return []
-    ids = [intify_attr(a) for a in attrs]
-    lengths = [len(d) for d in docs]
-    out = np.zeros((sum(lengths), len(ids)), dtype=np.uint64)
-    vocab = docs[0].vocab
-    orths = np.concatenate([d._cols[ORTH] for d in docs])
-    for j, attr in enumerate(ids):
-        if attr == NORM:
-            explicit = np.concatenate([d._cols[NORM] for d in docs])
-            out[:, j] = np.where(explicit != 0, explicit, vocab.lex_attr_array(orths, NORM))
-        elif attr == LENGTH or attr in _FLAG_NAMES or attr in (LOWER, SHAPE, PREFIX, SUFFIX):
-            out[:, j] = vocab.lex_attr_array(orths, attr)
-        else: out[:, j] = np.concatenate([d._column(attr) for d in docs])
-    return np.split(out, np.cumsum(lengths)[:-1])
-
-@numba.njit(cache=True, nogil=True)
-def _starts_from_heads(rel_heads: np.ndarray) -> np.ndarray:
-    "Sentence starts implied by a parse: a sentence starts where no arc crosses the boundary before a token."
-    n = len(rel_heads)
-    cover = np.zeros(n + 1, dtype=np.int64)  # +1 where an arc opens after a boundary, -1 where it closes
-    for i in range(n):
-        h = i + rel_heads[i]
-        lo, hi = min(i, h), max(i, h)
-        cover[lo + 1] += 1
-        cover[hi + 1] -= 1
-    starts = np.empty(n, dtype=np.int8)
-    open_arcs = 0
-    for i in range(n):
-        open_arcs += cover[i]
-        starts[i] = 1 if open_arcs == 0 else -1
-    if n: starts[0] = 1
-    return starts
+@patch(as_prop=True)
+def lang_(self: Doc) -> str: return self.vocab.lang
+@patch(as_prop=True)
+def _(self: Doc) -> Underscore: return Underscore(Doc._extensions, self)
 
 # %% ../../nbs/03_tokens.ipynb #c6ea0fae
-def _str_prop(attr: int, doc_attr: Optional[int] = None):
-    "A pair of properties (`x` key and `x_` string) over a string column, both settable."
-    def get_key(self) -> int: return int(self.doc._cols[attr][self.i])
-    def set_key(self, key: int) -> None: self.doc._cols[attr][self.i] = key
-    def get_str(self) -> str: return self.doc.vocab.strings[int(self.doc._cols[attr][self.i])]
-    def set_str(self, s: str) -> None: self.doc._cols[attr][self.i] = self.doc.vocab.strings.add(s) if s else 0
-    return property(get_key, set_key), property(get_str, set_str)
-
 class Token(_Extensible):
     "A view of token `i` of a Doc."
     _extensions: Dict[str, dict] = {}
@@ -551,121 +304,65 @@ class Token(_Extensible):
     whitespace_ = property(lambda self: " " if self.doc._cols[SPACY][self.i] else "")
     text_with_ws = property(lambda self: self.text + self.whitespace_)
     idx = property(lambda self: int(self.doc._idx[self.i]))
-    lex = property(lambda self: self.doc.vocab[self.orth])
-    lower, lower_ = property(lambda self: self.lex.lower), property(lambda self: self.lex.lower_)
-    shape, shape_ = property(lambda self: self.lex.shape), property(lambda self: self.lex.shape_)
-    prefix, prefix_ = property(lambda self: self.lex.prefix), property(lambda self: self.lex.prefix_)
-    suffix, suffix_ = property(lambda self: self.lex.suffix), property(lambda self: self.lex.suffix_)
-    tag, tag_ = _str_prop(TAG)
-    lemma, lemma_ = _str_prop(LEMMA)
-    dep, dep_ = _str_prop(DEP)
-    ent_type, ent_type_ = _str_prop(ENT_TYPE)
-    ent_kb_id, ent_kb_id_ = _str_prop(ENT_KB_ID)
-    ent_id, ent_id_ = _str_prop(ENT_ID)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith(("is_", "like_")) and name in _FLAG_NAMES.values(): return getattr(self.lex, name)
         raise AttributeError(f"'Token' object has no attribute {name!r}")
 
-    @property
-    def norm(self) -> int:
-        key = int(self.doc._cols[NORM][self.i])
-        return key if key else self.lex.norm
-    @norm.setter
-    def norm(self, key: int) -> None: self.doc._cols[NORM][self.i] = key
-    @property
-    def norm_(self) -> str: return self.doc.vocab.strings[self.norm]
-    @norm_.setter
-    def norm_(self, s: str) -> None: self.doc._cols[NORM][self.i] = self.doc.vocab.strings.add(s)
+# %% ../../nbs/03_tokens.ipynb #7a2fc4f2
+Token.lex = property(lambda self: self.doc.vocab[self.orth])
+Token.lower, Token.lower_ = property(lambda self: self.lex.lower), property(lambda self: self.lex.lower_)
+Token.shape, Token.shape_ = property(lambda self: self.lex.shape), property(lambda self: self.lex.shape_)
+Token.prefix, Token.prefix_ = property(lambda self: self.lex.prefix), property(lambda self: self.lex.prefix_)
+Token.suffix, Token.suffix_ = property(lambda self: self.lex.suffix), property(lambda self: self.lex.suffix_)
 
-    @property
-    def pos(self) -> int: return int(self.doc._cols[POS][self.i])
-    @pos.setter
-    def pos(self, key: int) -> None: self.doc._cols[POS][self.i] = key
-    @property
-    def pos_(self) -> str: return self.doc.vocab.strings[self.pos]
-    @pos_.setter
-    def pos_(self, s: str) -> None: self.doc._cols[POS][self.i] = self.doc.vocab.strings.add(s) if s else 0
+# %% ../../nbs/03_tokens.ipynb #6cc51219
+def _str_prop(attr: int, doc_attr: Optional[int] = None):
+    "A pair of properties (`x` key and `x_` string) over a string column, both settable."
+    def get_key(self) -> int: return int(self.doc._cols[attr][self.i])
+    def set_key(self, key: int) -> None: self.doc._cols[attr][self.i] = key
+    def get_str(self) -> str: return self.doc.vocab.strings[int(self.doc._cols[attr][self.i])]
+    def set_str(self, s: str) -> None: self.doc._cols[attr][self.i] = self.doc.vocab.strings.add(s) if s else 0
+    return property(get_key, set_key), property(get_str, set_str)
 
-    @property
-    def morph(self) -> MorphAnalysis: return MorphAnalysis(self.doc.vocab, int(self.doc._cols[MORPH][self.i]))
-    @morph.setter
-    def morph(self, m: Union[MorphAnalysis, str, dict]) -> None: self.set_morph(m)
-    def set_morph(self, features: Union[MorphAnalysis, str, dict, int, None]) -> None:
-        self.doc._cols[MORPH][self.i] = features.key if isinstance(features, MorphAnalysis) else MorphAnalysis(self.doc.vocab, features).key
-    def has_morph(self) -> bool: return bool(self.doc._cols[MORPH][self.i])
+Token.tag, Token.tag_ = _str_prop(TAG)
+Token.lemma, Token.lemma_ = _str_prop(LEMMA)
+Token.dep, Token.dep_ = _str_prop(DEP)
+Token.ent_type, Token.ent_type_ = _str_prop(ENT_TYPE)
+Token.ent_kb_id, Token.ent_kb_id_ = _str_prop(ENT_KB_ID)
+Token.ent_id, Token.ent_id_ = _str_prop(ENT_ID)
 
-    # -- syntax --------------------------------------------------------------------
-    @property
-    def head(self) -> "Token": return Token(self.doc, self.i + int(self.doc._cols[HEAD][self.i]))
-    @head.setter
-    def head(self, new_head: "Token") -> None:
-        if new_head.doc is not self.doc: raise ValueError("[E191] A token's head must be a token of the same Doc")
-        self.doc._cols[HEAD][self.i] = new_head.i - self.i
-        self.doc._derived_starts = None
-        if self.doc._cols.any(DEP): self.doc._cols[SENT_START][:] = 0  # the edited parse now defines the sentences
-    def has_head(self) -> bool: return bool(self.doc._cols[DEP][self.i]) or bool(self.doc._cols[HEAD][self.i])
-    def has_dep(self) -> bool: return bool(self.doc._cols[DEP][self.i])
+# %% ../../nbs/03_tokens.ipynb #77d45d63
+@patch(as_prop=True)
+def norm(self: Token) -> int:
+    key = int(self.doc._cols[NORM][self.i])
+    return key if key else self.lex.norm
+@patch(set_prop=True)
+def norm(self: Token, key: int) -> None: self.doc._cols[NORM][self.i] = key
+@patch(as_prop=True)
+def norm_(self: Token) -> str: return self.doc.vocab.strings[self.norm]
+@patch(set_prop=True)
+def norm_(self: Token, s: str) -> None: self.doc._cols[NORM][self.i] = self.doc.vocab.strings.add(s)
 
-    def _child_ids(self) -> np.ndarray:
-        heads = np.arange(len(self.doc)) + self.doc._cols[HEAD]
-        ids = np.flatnonzero(heads == self.i)
-        return ids[(ids != self.i) & (self.doc._cols[DEP][ids] != 0) | (ids != self.i) & (self.doc._cols[HEAD][ids] != 0)]
-    @property
-    def children(self) -> Iterator["Token"]: return (Token(self.doc, int(j)) for j in self._child_ids())
-    lefts = property(lambda self: (Token(self.doc, int(j)) for j in self._child_ids() if j < self.i))
-    rights = property(lambda self: (Token(self.doc, int(j)) for j in self._child_ids() if j > self.i))
-    n_lefts = property(lambda self: int((self._child_ids() < self.i).sum()))
-    n_rights = property(lambda self: int((self._child_ids() > self.i).sum()))
+@patch(as_prop=True)
+def pos(self: Token) -> int: return int(self.doc._cols[POS][self.i])
+@patch(set_prop=True)
+def pos(self: Token, key: int) -> None: self.doc._cols[POS][self.i] = key
+@patch(as_prop=True)
+def pos_(self: Token) -> str: return self.doc.vocab.strings[self.pos]
+@patch(set_prop=True)
+def pos_(self: Token, s: str) -> None: self.doc._cols[POS][self.i] = self.doc.vocab.strings.add(s) if s else 0
 
-    @property
-    def subtree(self) -> Iterator["Token"]:
-        "This token and all its descendants, in document order."
-        seen, frontier = {self.i}, [self]
-        while frontier:
-            kids = [c for t in frontier for c in t.children if c.i not in seen]
-            seen.update(c.i for c in kids); frontier = kids
-        return (Token(self.doc, j) for j in sorted(seen))
-    left_edge = property(lambda self: next(iter(self.subtree)))
-    right_edge = property(lambda self: list(self.subtree)[-1])
-
-    @property
-    def ancestors(self) -> Iterator["Token"]:
-        "Heads of heads up to the root (stops on cycles rather than looping)."
-        tok, seen = self, {self.i}
-        while tok.head.i not in seen:
-            tok = tok.head; seen.add(tok.i)
-            yield tok
-    def is_ancestor(self, descendant: "Token") -> bool: return any(a.i == self.i for a in descendant.ancestors)
-
-    # -- sentences and entities -------------------------------------------------------
-    @property
-    def is_sent_start(self) -> Optional[bool]:
-        if self.i == 0: return True
-        v = int(self.doc._sent_starts()[self.i])
-        return None if v == 0 else v == 1
-    @is_sent_start.setter
-    def is_sent_start(self, value: Optional[bool]) -> None:
-        if self.doc.has_annotation("DEP") and not self.doc._cols[SENT_START].any():
-            raise ValueError("[E043] Refusing to write to token.is_sent_start: the Doc has a parse, which sets sentence boundaries")
-        self.doc._cols[SENT_START][self.i] = 0 if value is None else 1 if value else -1
-    @property
-    def is_sent_end(self) -> Optional[bool]:
-        if self.i + 1 == len(self.doc): return True
-        nxt = self.doc[self.i + 1].is_sent_start
-        return None if nxt is None else nxt
-    @property
-    def sent(self) -> "Span":
-        for s in self.doc.sents:
-            if s.start <= self.i < s.end: return s
-        raise ValueError("[E030] Sentence boundaries unset")
-
-    ent_iob = property(lambda self: int(self.doc._cols[ENT_IOB][self.i]))
-    ent_iob_ = property(lambda self: _IOB_STRINGS[self.ent_iob])
-    def nbor(self, i: int = 1) -> "Token":
-        j = self.i + i
-        if not 0 <= j < len(self.doc): raise IndexError(f"[E041] Token {self.i} has no neighbour at offset {i}")
-        return Token(self.doc, j)
+# %% ../../nbs/03_tokens.ipynb #beca93ca
+@patch(as_prop=True)
+def morph(self: Token) -> MorphAnalysis: return MorphAnalysis(self.doc.vocab, int(self.doc._cols[MORPH][self.i]))
+@patch(set_prop=True)
+def morph(self: Token, m: Union[MorphAnalysis, str, dict]) -> None: self.set_morph(m)
+@patch
+def set_morph(self: Token, features: Union[MorphAnalysis, str, dict, int, None]) -> None:
+    self.doc._cols[MORPH][self.i] = features.key if isinstance(features, MorphAnalysis) else MorphAnalysis(self.doc.vocab, features).key
+@patch
+def has_morph(self: Token) -> bool: return bool(self.doc._cols[MORPH][self.i])
 
 # %% ../../nbs/03_tokens.ipynb #8e069014
 class Span(_Extensible):
@@ -679,24 +376,6 @@ class Span(_Extensible):
         strings = doc.vocab.strings
         self.doc, self.start, self.end = doc, start, end
         self.label, self.kb_id, self.id = (strings.add(x) if isinstance(x, str) else int(x) for x in (label, kb_id, span_id))
-
-    label_ = property(lambda self: self.doc.vocab.strings[self.label])
-    kb_id_ = property(lambda self: self.doc.vocab.strings[self.kb_id])
-    id_ = property(lambda self: self.doc.vocab.strings[self.id])
-    start_char = property(lambda self: int(self.doc._idx[self.start]) if self.start < len(self.doc) else len(self.doc.text))
-    @property
-    def end_char(self) -> int:
-        if self.end == self.start: return self.start_char
-        last = self.doc[self.end - 1]
-        return last.idx + len(last)
-    @property
-    def text_with_ws(self) -> str: return "".join(t.text_with_ws for t in self)
-    @property
-    def text(self) -> str:
-        return "".join(t.text_with_ws for t in self)[:-1] if len(self) and self.doc._cols[SPACY][self.end - 1] else self.text_with_ws
-    orth_ = text
-    @property
-    def _(self) -> Underscore: return Underscore(Span._extensions, self, self.start_char, self.end_char)
 
     def __len__(self) -> int: return self.end - self.start
     def __iter__(self) -> Iterator[Token]: return (Token(self.doc, i) for i in range(self.start, self.end))
@@ -713,30 +392,26 @@ class Span(_Extensible):
     def __eq__(self, other) -> bool: return isinstance(other, Span) and other.doc is self.doc and other._key() == self._key()
     def __lt__(self, other: "Span") -> bool: return self._key() < other._key()
     def __hash__(self) -> int: return hash((id(self.doc),) + self._key())
+    @property
+    def _(self) -> Underscore: return Underscore(Span._extensions, self, self.start_char, self.end_char)
 
-    @property
-    def root(self) -> Token:
-        "The token whose head lies outside the span (the first, if several)."
-        for t in self:
-            if not (self.start <= t.head.i < self.end) or t.head.i == t.i: return t
-        return self[0]
-    @property
-    def sent(self) -> "Span":
-        return self.doc[self.start].sent
-    @property
-    def sents(self) -> Iterator["Span"]:
-        return (s for s in self.doc.sents if s.start < self.end and s.end > self.start)
-    @property
-    def ents(self) -> List["Span"]: return [e for e in self.doc.ents if e.start >= self.start and e.end <= self.end]
-    def as_doc(self) -> Doc:
-        "A new Doc holding a copy of this span's tokens and annotations (heads outside the span become roots)."
-        doc = Doc(self.doc.vocab, [t.text for t in self], [bool(self.doc._cols[SPACY][i]) for i in range(self.start, self.end)])
-        for attr, col in self.doc._cols.items(): doc._cols[attr] = col[self.start:self.end].copy()
-        heads = np.arange(self.start, self.end) + doc._cols[HEAD]
-        outside = (heads < self.start) | (heads >= self.end)
-        doc._cols[HEAD][outside] = 0
-        if outside.any() and doc._cols[SENT_START].any(): doc._cols[SENT_START][0] = 1
-        return doc
+# %% ../../nbs/03_tokens.ipynb #1e72920a
+Span.label_ = property(lambda self: self.doc.vocab.strings[self.label])
+Span.kb_id_ = property(lambda self: self.doc.vocab.strings[self.kb_id])
+Span.id_ = property(lambda self: self.doc.vocab.strings[self.id])
+Span.start_char = property(lambda self: int(self.doc._idx[self.start]) if self.start < len(self.doc) else len(self.doc.text))
+
+@patch(as_prop=True)
+def end_char(self: Span) -> int:
+    if self.end == self.start: return self.start_char
+    last = self.doc[self.end - 1]
+    return last.idx + len(last)
+@patch(as_prop=True)
+def text_with_ws(self: Span) -> str: return "".join(t.text_with_ws for t in self)
+@patch(as_prop=True)
+def text(self: Span) -> str:
+    return "".join(t.text_with_ws for t in self)[:-1] if len(self) and self.doc._cols[SPACY][self.end - 1] else self.text_with_ws
+Span.orth_ = Span.text
 
 # %% ../../nbs/03_tokens.ipynb #a3694cc1
 class SpanGroup:
@@ -756,13 +431,16 @@ class SpanGroup:
         if isinstance(i, slice): return SpanGroup(self.doc, name=self.name, attrs=self.attrs, spans=self._spans[i])
         return self._spans[i]
     def __repr__(self) -> str: return f"SpanGroup({self.name!r}, {self._spans})"
-    @property
-    def has_overlap(self) -> bool:
-        spans = sorted(self._spans, key=lambda s: (s.start, s.end))
-        return any(b.start < a.end for a, b in zip(spans, spans[1:]))
-    def copy(self, doc: Optional[Doc] = None) -> "SpanGroup":
-        doc = doc or self.doc
-        return SpanGroup(doc, name=self.name, attrs=self.attrs, spans=[Span(doc, s.start, s.end, s.label, kb_id=s.kb_id, span_id=s.id) for s in self])
+
+# %% ../../nbs/03_tokens.ipynb #ea4e27f8
+@patch(as_prop=True)
+def has_overlap(self: SpanGroup) -> bool:
+    spans = sorted(self._spans, key=lambda s: (s.start, s.end))
+    return any(b.start < a.end for a, b in zip(spans, spans[1:]))
+@patch
+def copy(self: SpanGroup, doc: Optional[Doc] = None) -> SpanGroup:
+    doc = doc or self.doc
+    return SpanGroup(doc, name=self.name, attrs=self.attrs, spans=[Span(doc, s.start, s.end, s.label, kb_id=s.kb_id, span_id=s.id) for s in self])
 
 class SpanGroups(dict):
     "`doc.spans`: a dict of SpanGroups; assigning a list of spans wraps it."
@@ -770,3 +448,380 @@ class SpanGroups(dict):
     def __setitem__(self, name: str, value: Union[SpanGroup, Iterable[Span]]) -> None:
         if not isinstance(value, SpanGroup): value = SpanGroup(self.doc, name=name, spans=value)
         super().__setitem__(name, value)
+
+# %% ../../nbs/03_tokens.ipynb #7cc125f0
+@patch(as_prop=True)
+def head(self: Token) -> Token: return Token(self.doc, self.i + int(self.doc._cols[HEAD][self.i]))
+@patch(set_prop=True)
+def head(self: Token, new_head: Token) -> None:
+    if new_head.doc is not self.doc: raise ValueError("[E191] A token's head must be a token of the same Doc")
+    self.doc._cols[HEAD][self.i] = new_head.i - self.i
+    self.doc._derived_starts = None
+    if self.doc._cols.any(DEP): self.doc._cols[SENT_START][:] = 0  # the edited parse now defines the sentences
+@patch
+def has_head(self: Token) -> bool: return bool(self.doc._cols[DEP][self.i]) or bool(self.doc._cols[HEAD][self.i])
+@patch
+def has_dep(self: Token) -> bool: return bool(self.doc._cols[DEP][self.i])
+
+@patch
+def _child_ids(self: Token) -> np.ndarray:
+    heads = np.arange(len(self.doc)) + self.doc._cols[HEAD]
+    ids = np.flatnonzero(heads == self.i)
+    return ids[(ids != self.i) & (self.doc._cols[DEP][ids] != 0) | (ids != self.i) & (self.doc._cols[HEAD][ids] != 0)]
+@patch(as_prop=True)
+def children(self: Token) -> Iterator[Token]: return (Token(self.doc, int(j)) for j in self._child_ids())
+Token.lefts = property(lambda self: (Token(self.doc, int(j)) for j in self._child_ids() if j < self.i))
+Token.rights = property(lambda self: (Token(self.doc, int(j)) for j in self._child_ids() if j > self.i))
+Token.n_lefts = property(lambda self: int((self._child_ids() < self.i).sum()))
+Token.n_rights = property(lambda self: int((self._child_ids() > self.i).sum()))
+
+# %% ../../nbs/03_tokens.ipynb #591065b8
+@patch(as_prop=True)
+def subtree(self: Token) -> Iterator[Token]:
+    "This token and all its descendants, in document order."
+    seen, frontier = {self.i}, [self]
+    while frontier:
+        kids = [c for t in frontier for c in t.children if c.i not in seen]
+        seen.update(c.i for c in kids); frontier = kids
+    return (Token(self.doc, j) for j in sorted(seen))
+Token.left_edge = property(lambda self: next(iter(self.subtree)))
+Token.right_edge = property(lambda self: list(self.subtree)[-1])
+
+@patch(as_prop=True)
+def ancestors(self: Token) -> Iterator[Token]:
+    "Heads of heads up to the root (stops on cycles rather than looping)."
+    tok, seen = self, {self.i}
+    while tok.head.i not in seen:
+        tok = tok.head; seen.add(tok.i)
+        yield tok
+@patch
+def is_ancestor(self: Token, descendant: Token) -> bool: return any(a.i == self.i for a in descendant.ancestors)
+
+@patch
+def nbor(self: Token, i: int = 1) -> Token:
+    j = self.i + i
+    if not 0 <= j < len(self.doc): raise IndexError(f"[E041] Token {self.i} has no neighbour at offset {i}")
+    return Token(self.doc, j)
+
+# %% ../../nbs/03_tokens.ipynb #02f27ead
+@patch
+def has_annotation(self: Doc, attr: Union[int, str], *, require_complete: bool = False) -> bool:
+    "Whether any (or, with `require_complete`, every) token has `attr` set."
+    attr = intify_attr(attr)
+    if attr == HEAD: attr = DEP
+    if attr == SENT_START:
+        if self.has_annotation(DEP) or len(self) == 1: return True
+        vals = self._cols[SENT_START][1:]
+        return bool(len(vals)) and (bool((vals != 0).all()) if require_complete else bool((vals != 0).any()))
+    col = self._cols[attr]
+    return bool((col != 0).all()) if require_complete else bool((col != 0).any())
+
+# %% ../../nbs/03_tokens.ipynb #5e9cc6e4
+@numba.njit(cache=True, nogil=True)
+def _starts_from_heads(rel_heads: np.ndarray) -> np.ndarray:
+    "Sentence starts implied by a parse: a sentence starts where no arc crosses the boundary before a token."
+    n = len(rel_heads)
+    cover = np.zeros(n + 1, dtype=np.int64)  # +1 where an arc opens after a boundary, -1 where it closes
+    for i in range(n):
+        h = i + rel_heads[i]
+        lo, hi = min(i, h), max(i, h)
+        cover[lo + 1] += 1
+        cover[hi + 1] -= 1
+    starts = np.empty(n, dtype=np.int8)
+    open_arcs = 0
+    for i in range(n):
+        open_arcs += cover[i]
+        starts[i] = 1 if open_arcs == 0 else -1
+    if n: starts[0] = 1
+    return starts
+
+# %% ../../nbs/03_tokens.ipynb #ad534ff0
+@patch
+def _sent_starts(self: Doc) -> np.ndarray:
+    "Explicit sentence starts when any are set, else those implied by a parse, else unknown (0); token 0 always starts."
+    ss = self._cols[SENT_START]
+    if ss[1:].any() or not self._cols[DEP].any():
+        if len(ss) and ss[0] != 1: ss = ss.copy(); ss[0] = 1
+        return ss
+    if self._derived_starts is None: self._derived_starts = _starts_from_heads(self._cols[HEAD])
+    return self._derived_starts
+
+@patch(as_prop=True)
+def sents(self: Doc) -> Iterator[Span]:
+    "The sentences, from sentence starts or the parse."
+    if not self.has_annotation("SENT_START"):
+        raise ValueError("[E030] Sentence boundaries unset. Add a parser, senter or sentencizer to the pipeline, "
+                         "or set sentence starts (`sent_starts=` or `token.is_sent_start`).")
+    starts = np.flatnonzero(self._sent_starts() == 1).tolist()
+    if not starts or starts[0] != 0: starts = [0] + starts
+    for s, e in zip(starts, starts[1:] + [len(self)]): yield Span(self, s, e)
+
+# %% ../../nbs/03_tokens.ipynb #9dc27f7d
+@patch(as_prop=True)
+def is_sent_start(self: Token) -> Optional[bool]:
+    if self.i == 0: return True
+    v = int(self.doc._sent_starts()[self.i])
+    return None if v == 0 else v == 1
+@patch(set_prop=True)
+def is_sent_start(self: Token, value: Optional[bool]) -> None:
+    if self.doc.has_annotation("DEP") and not self.doc._cols[SENT_START].any():
+        raise ValueError("[E043] Refusing to write to token.is_sent_start: the Doc has a parse, which sets sentence boundaries")
+    self.doc._cols[SENT_START][self.i] = 0 if value is None else 1 if value else -1
+@patch(as_prop=True)
+def is_sent_end(self: Token) -> Optional[bool]:
+    if self.i + 1 == len(self.doc): return True
+    nxt = self.doc[self.i + 1].is_sent_start
+    return None if nxt is None else nxt
+@patch(as_prop=True)
+def sent(self: Token) -> Span:
+    for s in self.doc.sents:
+        if s.start <= self.i < s.end: return s
+    raise ValueError("[E030] Sentence boundaries unset")
+
+# %% ../../nbs/03_tokens.ipynb #d287c6a4
+@patch
+def to_array(self: Doc, attrs: Union[int, str, Sequence[Union[int, str]]]) -> np.ndarray:
+    "The values of `attrs` per token: a 1-D array for one attribute, else (n_tokens, n_attrs), as uint64."
+    single = isinstance(attrs, (int, str))
+    ids = [intify_attr(a) for a in ([attrs] if single else attrs)]
+    out = np.zeros((len(self), len(ids)), dtype=np.uint64)
+    for j, attr in enumerate(ids): out[:, j] = self._column(attr)
+    return out[:, 0] if single else out
+
+@patch
+def _column(self: Doc, attr: int) -> np.ndarray:
+    if attr == HEAD: return _signed_to_uint64(self._cols[HEAD])
+    if attr == SENT_START: return _signed_to_uint64(self._sent_starts())
+    if attr == IDX: return self._idx.astype(np.uint64)
+    if attr == NORM:
+        norms = self._cols[NORM]
+        return np.where(norms != 0, norms, self.vocab.lex_attr_array(self._cols[ORTH], NORM))
+    if attr in DOC_COLUMNS: return self._cols[attr].astype(np.uint64)
+    if attr == LENGTH or attr in _FLAG_NAMES or attr in (LOWER, SHAPE, PREFIX, SUFFIX):
+        return self.vocab.lex_attr_array(self._cols[ORTH], attr)
+    raise ValueError(f"Attribute {ATTR_NAMES_BY_ID.get(attr, attr)} can't be read from a Doc")
+
+# %% ../../nbs/03_tokens.ipynb #d260fa29
+@patch
+def from_array(self: Doc, attrs: Sequence[Union[int, str]], array: np.ndarray) -> Doc:
+    "Set columns from `array` (n_tokens, n_attrs), in `to_array`'s encoding."
+    ids = [intify_attr(a) for a in attrs]
+    array = np.asarray(array)
+    if array.ndim == 1: array = array.reshape(-1, 1)
+    if array.shape != (len(self), len(ids)):
+        raise ValueError(f"[E971] from_array got an array of shape {array.shape} for {len(self)} tokens and {len(ids)} attributes")
+    for j, attr in enumerate(ids):
+        col = array[:, j]
+        if attr == ORTH:
+            if not np.array_equal(col.astype(np.uint64), self._cols[ORTH]):
+                raise ValueError("[E190] from_array can't change the words (ORTH) of a Doc")
+        elif attr == SPACY: self._cols[SPACY][:] = col.astype(bool); self._set_idx(self.words)
+        elif attr == HEAD:
+            rel = _uint64_to_signed(col)
+            heads = np.arange(len(self)) + rel
+            if len(self) and (heads.min() < 0 or heads.max() >= len(self)):
+                bad = int(np.flatnonzero((heads < 0) | (heads >= len(self)))[0])
+                raise ValueError(f"[E190] HEAD of token {bad} points to {int(heads[bad])}, outside the Doc of {len(self)} tokens")
+            self._cols[HEAD] = rel
+        elif attr == SENT_START: self._cols[SENT_START][:] = _uint64_to_signed(col)
+        elif attr == ENT_IOB:
+            if col.max(initial=0) > 3: raise ValueError(f"[E982] ENT_IOB values must be 0-3, got {int(col.max())}")
+            self._cols[ENT_IOB][:] = col
+        elif attr in DOC_COLUMNS: self._cols[attr][:] = col
+        else: raise ValueError(f"Attribute {ATTR_NAMES_BY_ID.get(attr, attr)} can't be set on a Doc")
+    self._derived_starts = None
+    return self
+
+# %% ../../nbs/03_tokens.ipynb #9f0889b3
+def docs_to_array(docs: Sequence[Doc], attrs: Sequence[Union[int, str]]) -> List[np.ndarray]:
+    "`doc.to_array(attrs)` for many docs of one vocab, with one vocab lookup per attribute for the whole batch."
+    if not docs: return []
+    ids = [intify_attr(a) for a in attrs]
+    lengths = [len(d) for d in docs]
+    out = np.zeros((sum(lengths), len(ids)), dtype=np.uint64)
+    vocab = docs[0].vocab
+    orths = np.concatenate([d._cols[ORTH] for d in docs])
+    for j, attr in enumerate(ids):
+        if attr == NORM:
+            explicit = np.concatenate([d._cols[NORM] for d in docs])
+            out[:, j] = np.where(explicit != 0, explicit, vocab.lex_attr_array(orths, NORM))
+        elif attr == LENGTH or attr in _FLAG_NAMES or attr in (LOWER, SHAPE, PREFIX, SUFFIX):
+            out[:, j] = vocab.lex_attr_array(orths, attr)
+        else: out[:, j] = np.concatenate([d._column(attr) for d in docs])
+    return np.split(out, np.cumsum(lengths)[:-1])
+
+# %% ../../nbs/03_tokens.ipynb #193d7721
+@patch(as_prop=True)
+def ents(self: Doc) -> Tuple[Span, ...]:
+    "The named entities, from the ENT_IOB and ENT_TYPE columns."
+    iob, types = self._cols[ENT_IOB].tolist(), self._cols[ENT_TYPE].tolist()
+    ents, start = [], None
+    for i, (b, t) in enumerate(zip(iob, types)):
+        continues = b == 1 and start is not None and types[start] == t
+        if start is not None and not continues: ents.append((start, i)); start = None
+        if b == 3 or (b == 1 and start is None): start = i
+    if start is not None: ents.append((start, len(iob)))
+    return tuple(Span(self, s, e, label=types[s], kb_id=int(self._cols[ENT_KB_ID][s]), span_id=int(self._cols[ENT_ID][s]))
+                 for s, e in ents)
+
+@patch(set_prop=True)
+def ents(self: Doc, spans: Iterable[Union[Span, Tuple]]) -> None: self.set_ents(list(spans), default="outside")
+
+Token.ent_iob = property(lambda self: int(self.doc._cols[ENT_IOB][self.i]))
+Token.ent_iob_ = property(lambda self: _IOB_STRINGS[self.ent_iob])
+
+# %% ../../nbs/03_tokens.ipynb #50f8485e
+@patch
+def set_ents(self: Doc, entities: List[Union[Span, Tuple]], *, missing: Iterable[Span] = (),
+             outside: Iterable[Span] = (), default: str = "outside") -> None:
+    "Set entities; other tokens become `default`: 'outside' (O), 'missing' (unknown) or 'unmodified'."
+    if default not in ("outside", "missing", "unmodified"):
+        raise ValueError(f"set_ents default must be 'outside', 'missing' or 'unmodified', got {default!r}")
+    spans = [s if isinstance(s, Span) else Span(self, s[1], s[2], label=s[0]) for s in entities]
+    spans.sort(key=lambda s: (s.start, s.end))
+    for a, b in zip(spans, spans[1:]):
+        if b.start < a.end:
+            raise ValueError(f"[E1010] Entities overlap: {a.text!r} ({a.start}-{a.end}) and {b.text!r} ({b.start}-{b.end})")
+    iob, types = self._cols[ENT_IOB], self._cols[ENT_TYPE]
+    if default != "unmodified":
+        iob[:] = 2 if default == "outside" else 0
+        types[:] = 0; self._cols[ENT_KB_ID][:] = 0; self._cols[ENT_ID][:] = 0
+    for s in outside: iob[s.start:s.end], types[s.start:s.end] = 2, 0
+    for s in missing: iob[s.start:s.end], types[s.start:s.end] = 0, 0
+    for s in spans:
+        if not s.label: raise ValueError(f"[E1010] Entity {s.text!r} ({s.start}-{s.end}) has no label")
+        iob[s.start], iob[s.start + 1:s.end] = 3, 1
+        types[s.start:s.end] = s.label
+        self._cols[ENT_KB_ID][s.start:s.end] = s.kb_id
+        self._cols[ENT_ID][s.start:s.end] = s.id
+
+# %% ../../nbs/03_tokens.ipynb #1c5b4009
+@patch(as_prop=True)
+def root(self: Span) -> Token:
+    "The token whose head lies outside the span (the first, if several)."
+    for t in self:
+        if not (self.start <= t.head.i < self.end) or t.head.i == t.i: return t
+    return self[0]
+@patch(as_prop=True)
+def sent(self: Span) -> Span:
+    return self.doc[self.start].sent
+@patch(as_prop=True)
+def sents(self: Span) -> Iterator[Span]:
+    return (s for s in self.doc.sents if s.start < self.end and s.end > self.start)
+@patch(as_prop=True)
+def ents(self: Span) -> List[Span]: return [e for e in self.doc.ents if e.start >= self.start and e.end <= self.end]
+@patch
+def as_doc(self: Span) -> Doc:
+    "A new Doc holding a copy of this span's tokens and annotations (heads outside the span become roots)."
+    doc = Doc(self.doc.vocab, [t.text for t in self], [bool(self.doc._cols[SPACY][i]) for i in range(self.start, self.end)])
+    for attr, col in self.doc._cols.items(): doc._cols[attr] = col[self.start:self.end].copy()
+    heads = np.arange(self.start, self.end) + doc._cols[HEAD]
+    outside = (heads < self.start) | (heads >= self.end)
+    doc._cols[HEAD][outside] = 0
+    if outside.any() and doc._cols[SENT_START].any(): doc._cols[SENT_START][0] = 1
+    return doc
+
+# %% ../../nbs/03_tokens.ipynb #958e72af
+@patch
+def char_span(self: Doc, start_idx: int, end_idx: int, label: Union[str, int] = 0, *, kb_id: Union[str, int] = 0,
+              alignment_mode: str = "strict", span_id: Union[str, int] = 0) -> Optional[Span]:
+    "The span covering characters `start_idx:end_idx`. 'strict' needs token boundaries (else None), "
+    "'contract' keeps tokens fully inside, 'expand' takes every token the range touches."
+    if alignment_mode not in ("strict", "contract", "expand"):
+        raise ValueError(f"[E202] alignment_mode must be 'strict', 'contract' or 'expand', got {alignment_mode!r}")
+    starts = self._idx
+    ends = starts + np.fromiter((len(w) for w in self.words), dtype=np.int64, count=len(self))
+    if alignment_mode == "strict":
+        s, e = np.flatnonzero(starts == start_idx), np.flatnonzero(ends == end_idx)
+        if not len(s) or not len(e) or e[0] < s[0]: return None
+        first, last = int(s[0]), int(e[0]) + 1
+    elif alignment_mode == "contract":
+        inside = np.flatnonzero((starts >= start_idx) & (ends <= end_idx))
+        if not len(inside): return None
+        first, last = int(inside[0]), int(inside[-1]) + 1
+    else:
+        touched = np.flatnonzero((starts < end_idx) & (ends > start_idx))
+        if not len(touched): return None
+        first, last = int(touched[0]), int(touched[-1]) + 1
+    return Span(self, first, last, label=label, kb_id=kb_id, span_id=span_id)
+
+# %% ../../nbs/03_tokens.ipynb #487709b7
+@patch
+def copy(self: Doc) -> Doc:
+    "A deep copy sharing the vocab."
+    doc = Doc(self.vocab, self.words, self._cols[SPACY].tolist(), user_data=dict(self.user_data))
+    doc.has_unknown_spaces, doc.tensor = self.has_unknown_spaces, None if self.tensor is None else self.tensor.copy()
+    for attr, col in self._cols.items(): doc._cols[attr] = col.copy()
+    doc.cats = dict(self.cats)
+    for name, group in self.spans.items(): doc.spans[name] = [Span(doc, s.start, s.end, s.label, kb_id=s.kb_id, span_id=s.id) for s in group]
+    return doc
+
+# %% ../../nbs/03_tokens.ipynb #fb37d838
+@patch
+def to_json(self: Doc, underscore: Optional[Sequence[str]] = None) -> Dict[str, Any]:
+    "A JSON-serializable dict of the text and every annotation present."
+    data: Dict[str, Any] = {"text": self.text}
+    if self.has_annotation("ENT_IOB"):
+        data["ents"] = [{"start": e.start_char, "end": e.end_char, "label": e.label_} for e in self.ents]
+    if self.has_annotation("SENT_START"):
+        data["sents"] = [{"start": s.start_char, "end": s.end_char} for s in self.sents]
+    if self.cats: data["cats"] = dict(self.cats)
+    tokens = []
+    for t in self:
+        tok = {"id": t.i, "start": t.idx, "end": t.idx + len(t)}
+        for key, attr, get in (("tag", TAG, lambda t: t.tag_), ("pos", POS, lambda t: t.pos_), ("morph", MORPH, lambda t: str(t.morph)),
+                               ("lemma", LEMMA, lambda t: t.lemma_), ("dep", DEP, lambda t: t.dep_)):
+            if self.has_annotation(attr): tok[key] = get(t)
+        if self.has_annotation("DEP"): tok["head"] = t.head.i
+        tokens.append(tok)
+    data["tokens"] = tokens
+    if len(self.spans):
+        data["spans"] = {name: [{"start": s.start_char, "end": s.end_char, "label": s.label_, "kb_id": s.kb_id_}
+                                for s in group] for name, group in self.spans.items()}
+    if underscore:
+        data["_"] = {}
+        for name in underscore:
+            if not Doc.has_extension(name): raise ValueError(f"[E106] Can't find doc._.{name} attribute specified in the underscore settings")
+            value = getattr(self._, name)
+            if not srsly.is_json_serializable(value): raise ValueError(f"[E107] doc._.{name} is not JSON-serializable: {value!r}")
+            data["_"][name] = value
+    return data
+
+# %% ../../nbs/03_tokens.ipynb #aa3fd87a
+@patch(cls_method=True)
+def from_json(cls: Doc, vocab: Vocab, doc_json: Dict[str, Any]) -> Doc:
+    "The Doc described by `to_json`'s output; errors name the offending token or key."
+    text, tokens = doc_json.get("text"), doc_json.get("tokens")
+    if not isinstance(text, str) or not isinstance(tokens, list):
+        raise ValueError("[E1038] Doc JSON needs a 'text' string and a 'tokens' list")
+    words, spaces = [], []
+    for i, tok in enumerate(tokens):
+        start, end = tok.get("start"), tok.get("end")
+        if not isinstance(start, int) or not isinstance(end, int) or not 0 <= start < end <= len(text):
+            raise ValueError(f"[E1038] Doc JSON token {i} has invalid offsets start={start!r} end={end!r} for a text of length {len(text)}")
+        nxt = tokens[i + 1]["start"] if i + 1 < len(tokens) else len(text)
+        gap = text[end:nxt]
+        if gap not in ("", " "):
+            raise ValueError(f"[E1040] Doc JSON tokens {i} and {i + 1} leave {gap!r} between them: only one space may separate tokens")
+        words.append(text[start:end]); spaces.append(gap == " ")
+    get = lambda key: [t.get(key) for t in tokens] if any(key in t for t in tokens) else None
+    heads = get("head")
+    doc = cls(vocab, words, spaces, tags=get("tag"), pos=get("pos"), morphs=get("morph"), lemmas=get("lemma"),
+              heads=heads, deps=get("dep") if heads else None)
+    if "sents" in doc_json and heads is None:
+        starts = {s["start"] for s in doc_json["sents"]}
+        doc._cols[SENT_START][:] = [1 if t.idx in starts else -1 for t in doc]
+    if "ents" in doc_json:
+        ents = []
+        for e in doc_json["ents"]:
+            span = doc.char_span(e["start"], e["end"], e["label"])
+            if span is None: raise ValueError(f"[E1039] Doc JSON entity {e} does not align with token boundaries")
+            ents.append(span)
+        doc.ents = ents
+    doc.cats = dict(doc_json.get("cats", {}))
+    for name, spans in doc_json.get("spans", {}).items():
+        doc.spans[name] = [doc.char_span(s["start"], s["end"], s["label"], kb_id=s.get("kb_id", "")) for s in spans]
+    for name, value in doc_json.get("_", {}).items():
+        if not Doc.has_extension(name): Doc.set_extension(name)
+        setattr(doc._, name, value)
+    return doc

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/04_docbin.ipynb #d6f830b6
 from __future__ import annotations
-import os, struct, tempfile, zlib
+import struct, zlib
 from pathlib import Path
 from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Set, Tuple, Union
 import numpy as np
@@ -13,16 +13,17 @@ from fastcore.basics import patch
 from ..strings import hash_strings
 from .doc import Doc, Span, SpanGroup
 from ..vocab import Vocab
+from ..util import write_file_atomic
 from ..symbols import (ATTR_NAMES_BY_ID, DEP, ENT_ID, ENT_IOB, ENT_KB_ID, ENT_TYPE, HEAD, LEMMA, MORPH, NORM,
                            ORTH, POS, SENT_START, SPACY, SYMBOLS_BY_INT, SYMBOLS_BY_STR, TAG, UNIV_POS, intify_attrs)
 
 # %% auto #0
 __all__ = ['DOCBIN_ALL_ATTRS', 'FORMAT_VERSION', 'STRING_ATTRS', 'DOC_ATTRS', 'N_SYMBOLS', 'POS_IDS', 'SENT_START_VALUES',
-           'EMPTY_SPAN_GROUPS', 'REQUIRED_KEYS', 'msgpack_dumps', 'msgpack_loads', 'docbin_attrs', 'DocBinError',
-           'SpanRecord', 'GroupRecord', 'pack_span', 'unpack_span', 'span_group_to_bytes', 'span_group_from_bytes',
-           'span_groups_to_bytes', 'span_groups_from_bytes', 'decode_message', 'Columns', 'read_columns', 'string_keys',
-           'check_values', 'doc_span_groups', 'set_span_groups', 'Parsed', 'parse_docbin', 'DocBin',
-           'write_bytes_atomic']
+           'EMPTY_SPAN_GROUPS', 'REQUIRED_KEYS', 'write_bytes_atomic', 'msgpack_dumps', 'msgpack_loads', 'docbin_attrs',
+           'DocBinError', 'SpanRecord', 'GroupRecord', 'pack_span', 'unpack_span', 'span_group_to_bytes',
+           'span_group_from_bytes', 'span_groups_to_bytes', 'span_groups_from_bytes', 'decode_message', 'Columns',
+           'read_columns', 'string_keys', 'check_values', 'doc_span_groups', 'set_span_groups', 'Parsed',
+           'parse_docbin', 'DocBin']
 
 # %% ../../nbs/04_docbin.ipynb #18748d0d
 import functools, threading
@@ -119,6 +120,7 @@ def span_group_from_bytes(data: bytes) -> GroupRecord:
         raise ValueError("a span group needs a str name, a dict of attrs and a list of spans")
     return GroupRecord(msg["name"], msg["attrs"], [unpack_span(s) for s in msg["spans"]])
 
+# %% ../../nbs/04_docbin.ipynb #894ecf0d
 def span_groups_to_bytes(groups: Dict[str, GroupRecord]) -> bytes:
     "A doc's groups, key -> group, as msgpack; identical groups share an entry."
     if not groups: return EMPTY_SPAN_GROUPS
@@ -154,6 +156,7 @@ def _keys_of(msg: Any) -> str:
 # %% ../../nbs/04_docbin.ipynb #1b663252
 REQUIRED_KEYS = ("attrs", "tokens", "spaces", "lengths", "strings")
 
+# %% ../../nbs/04_docbin.ipynb #59ab8931
 def _decompress(data: bytes) -> bytes:
     "Inflate the zlib stream; it must be complete and alone."
     d = zlib.decompressobj()
@@ -164,6 +167,7 @@ def _decompress(data: bytes) -> bytes:
                                        "(were two files concatenated?)")
     return raw
 
+# %% ../../nbs/04_docbin.ipynb #b5668e70
 def decode_message(data: bytes) -> Dict[str, Any]:
     "The msgpack map inside DocBin bytes, with its required keys."
     if not isinstance(data, (bytes, bytearray, memoryview)):
@@ -199,6 +203,7 @@ def _buffer(msg: Dict, key: str, itemsize: int) -> bytes:
     if len(buf) % itemsize: raise ValueError(f"{key} holds {len(buf)} bytes, not a multiple of {itemsize}")
     return buf
 
+# %% ../../nbs/04_docbin.ipynb #a4afb358
 def read_columns(msg: Dict[str, Any]) -> Columns:
     "The token columns of a decoded message, their sizes checked."
     attrs = _check_attrs(msg["attrs"])
@@ -233,6 +238,7 @@ def _first_bad(cols: Columns, attr: int, bad: np.ndarray, what: str) -> None:
         raise ValueError(f"column {ATTR_NAMES_BY_ID[attr]} at {_locate(cols.lengths, row)} holds {value}: "
                          f"{what} ({rows.size} such values in all)")
 
+# %% ../../nbs/04_docbin.ipynb #69fba546
 def check_values(cols: Columns, strings: Sequence[str]) -> None:
     "Raise `ValueError` for the first column value that cannot be loaded."
     known = string_keys(strings)
@@ -287,6 +293,7 @@ def _per_doc(msg: Dict, key: str, n_docs: int, default: Any, ok: type) -> List:
         if not isinstance(v, ok): raise ValueError(f"{key} of doc {i} is a {type(v).__name__}")
     return values
 
+# %% ../../nbs/04_docbin.ipynb #c78f3393
 def _check_spans(blob: bytes, n_tokens: int, known: Set[int]) -> None:
     for key, g in span_groups_from_bytes(blob).items():
         for s in g.spans:
@@ -365,6 +372,7 @@ def _new_strings(doc: Doc, attrs: List[int], array: np.ndarray, seen: Set[int]) 
         seen.add(key)
     return out
 
+# %% ../../nbs/04_docbin.ipynb #5985123a
 @patch
 def add(self: DocBin, doc: Doc) -> None:
     "Add a Doc's annotations."
@@ -413,6 +421,7 @@ def to_bytes(self: DocBin) -> bytes:
     except ValueError as e:
         raise ValueError(f"DocBin of {len(self)} docs is too large to serialize ({e}): split it into several") from None
 
+# %% ../../nbs/04_docbin.ipynb #93499b69
 @patch
 def from_bytes(self: DocBin, data: bytes) -> DocBin:
     "Load DocBin bytes (ours or spaCy's), replacing the contents."
@@ -443,29 +452,12 @@ def merge(self: DocBin, other: DocBin) -> None:
     self._seen |= other._seen
 
 # %% ../../nbs/04_docbin.ipynb #b1bce415
-_UMASK = os.umask(0); os.umask(_UMASK)
-
-def write_bytes_atomic(path: Union[str, Path], data: bytes) -> None:
-    "Write `data` to `path` through a temporary file in the same folder, renamed into place."
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_UMASK
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp): os.unlink(tmp)
-        raise
+write_bytes_atomic = write_file_atomic  # this module's name for it before `nlpnb.util`; new code calls write_file_atomic
 
 @patch
 def to_disk(self: DocBin, path: Union[str, Path]) -> None:
     "Save to `path` (by convention `.nlpnb`; spaCy reads it as a `.spacy` file)."
-    write_bytes_atomic(path, self.to_bytes())
+    write_file_atomic(path, self.to_bytes())
 
 @patch
 def from_disk(self: DocBin, path: Union[str, Path]) -> DocBin:

@@ -83,6 +83,7 @@ def orth_variant_words(words: Sequence[str], tags: Sequence[str], orth_variants:
     table = variant_table(orth_variants)
     return [table.get((word, tag), word) for word, tag in zip(words, tags)]
 
+# %% ../../nbs/18_augment.ipynb #9933fcc8
 def make_orth_variant(nlp: Any, example: Example, orth_variants: OrthVariants, *, lower: bool = False) -> Example:
     "`example` with its punctuation respelled by `orth_variants` (where it has tags), lower-cased if `lower`."
     ref = example.reference
@@ -97,6 +98,7 @@ def orth_variants_augmenter(nlp: Any, example: Example, orth_variants: OrthVaria
     if random.random() >= level: yield example
     else: yield make_orth_variant(nlp, example, orth_variants, lower=random.random() < lower)
 
+# %% ../../nbs/18_augment.ipynb #6fbeabbf
 def check_orth_variants(orth_variants: OrthVariants) -> OrthVariants:
     "`orth_variants` if well formed, else an error naming the first bad rule."
     unknown = set(orth_variants) - {"single", "paired"}
@@ -136,6 +138,7 @@ def _shifted_heads(ref: Doc, position: int) -> np.ndarray:
     heads = np.insert(heads, position, position - 1 if position else 1)
     return (heads - np.arange(len(heads))).astype(np.uint64)
 
+# %% ../../nbs/18_augment.ipynb #c415aa17
 def make_whitespace_variant(nlp: Any, example: Example, whitespace: str, position: int) -> Example:
     "`example` with a `whitespace` token inserted before reference token `position`."
     ref = example.reference
@@ -178,6 +181,7 @@ def create_combined_augmenter(lower_level: float = 0.0, orth_level: float = 0.0,
                   whitespace_per_token=whitespace_per_token, whitespace_variants=whitespace_variants)
     return lambda nlp, example: combined_augmenter(nlp, example, **kwargs)
 
+# %% ../../nbs/18_augment.ipynb #040c3702
 def dont_augment(nlp: Any, example: Example) -> Iterator[Example]:
     "The identity augmenter."
     yield example

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 import srsly
+from ..util import write_file_atomic
 
 # %% auto #0
 __all__ = ['CONLLU_COLUMNS', 'UNIVERSAL_POS', 'CONVERTERS', 'FILE_TYPES', 'EXTENSIONS', 'ConversionError', 'read_lines',
@@ -77,6 +78,7 @@ def _conllu_extra(path, ln: int, cols: List[str], n: int, line: str, sent: Conll
         raise ConversionError(path, ln, f"ID {cols[0]!r}", "a word number, a range like 1-2 or an empty node like 8.1")
     sent.extra.append((n, line))
 
+# %% ../../nbs/08_converters.ipynb #b753dbcd
 _UPOS_OR_MISSING = UNIVERSAL_POS | {"_"}
 _FEATS_OK: set = {"_"}  # FEATS strings already checked (a treebank has a few thousand distinct ones)
 
@@ -197,6 +199,7 @@ def _doc_columns(doc: Doc, cache: Optional[Dict[int, str]] = None) -> Dict[str, 
     cols["spaces"] = arr[:, 7].astype(bool).tolist()
     return cols
 
+# %% ../../nbs/08_converters.ipynb #2f50e9a6
 def _render_rows(c: Dict[str, list], start: int, end: int, ranges: Sequence[Tuple[int, int]] = ()) -> List[List[str]]:
     "The ten CoNLL-U cells of tokens `start:end` (one sentence) from `_doc_columns`."
     in_range = {i for first, last in ranges for i in range(first, last + 1)}
@@ -258,6 +261,7 @@ def _sentence_bounds(doc: Doc) -> List[Tuple[int, int]]:
     starts = [s.start for s in doc.sents]
     return list(zip(starts, starts[1:] + [len(doc)]))
 
+# %% ../../nbs/08_converters.ipynb #9bc40567
 def doc_to_conllu_lines(doc: Doc, first_id: int = 1, cache: Optional[Dict[int, str]] = None) -> List[str]:
     "The CoNLL-U lines of one Doc (each sentence ending with a blank line); made-up sentence IDs count from `first_id`."
     cols, bounds = _doc_columns(doc, cache), _sentence_bounds(doc)
@@ -425,13 +429,13 @@ def count_sents(doc: Doc) -> int:
 
 def write_docs(docs: Iterable[Doc], path: Union[str, Path], file_type: str = "nlpnb") -> Tuple[int, int]:
     "Write `docs` to `path` as `file_type` (nlpnb, json or conllu), atomically; the number of docs and sentences."
-    from nlpnb.tokens.docbin import DocBin, write_bytes_atomic
+    from nlpnb.tokens.docbin import DocBin
     if file_type not in FILE_TYPES: raise ValueError(f"Unknown file type {file_type!r}: expected {', '.join(FILE_TYPES)}")
     docs = list(docs)
     if file_type == "nlpnb": data = DocBin(store_user_data=True, docs=docs).to_bytes()
     elif file_type == "json": data = srsly.json_dumps([d.to_json() for d in docs], indent=2).encode("utf8")
     else: data = docs_to_conllu(docs).encode("utf8")
-    write_bytes_atomic(path, data)
+    write_file_atomic(path, data)
     return len(docs), sum(count_sents(d) for d in docs)
 
 # %% ../../nbs/08_converters.ipynb #ce1d179c
@@ -457,6 +461,7 @@ def _inputs(input_path: Path, converter: str) -> List[Path]:
     if not files: raise ValueError(f"No files to convert in {input_path}" + (f" (looked for {', '.join(EXTENSIONS)})" if converter == "auto" else ""))
     return files
 
+# %% ../../nbs/08_converters.ipynb #0fcc4b83
 def convert(input_path: Union[str, Path], output_dir: Union[str, Path], *, converter: str = "auto", n_sents: int = 1,
             lang: str = "en", file_type: str = "nlpnb", iob_scheme: str = "iob") -> List[ConvertResult]:
     "Convert a file (or every file in a folder) to `output_dir/<stem>.<file_type>`, like `spacy convert`."

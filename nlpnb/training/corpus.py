@@ -17,6 +17,7 @@ from ..registry import registry
 from ..symbols import SPACY
 from ..tokens import Doc, DocBin
 from .example import Example
+from ..util import dot_get
 
 # %% ../../nbs/16_corpus.ipynb #77a9a660
 CORPUS_SUFFIXES = (".nlpnb", ".spacy")
@@ -123,6 +124,7 @@ def jsonl_texts(paths: Iterable[Path]) -> Iterator[str]:
         if not isinstance(text, str): raise ValueError(f"{path}:{i}: expected an object with a \"text\" string, got {line[:80]}")
         yield text
 
+# %% ../../nbs/16_corpus.ipynb #75299a50
 class JsonlCorpus:
     "Unannotated Examples from the `text` of JSONL records, for pretraining."
     def __init__(self, path: Union[str, Path], *, min_length: int = 0, max_length: int = 0, limit: int = 0):
@@ -167,6 +169,7 @@ def plain_text_reader(path: Optional[Path], min_length: int = 0, max_length: int
     "Raw-text Examples from `.txt` files, one document per line."
     return PlainTextCorpus(_checked_path(path, "nlpnb.PlainTextCorpus.v1"), min_length=min_length, max_length=max_length, limit=limit)
 
+# %% ../../nbs/16_corpus.ipynb #81d72078
 @registry.readers("nlpnb.read_labels.v1")
 def read_labels(path: Union[str, Path], *, require: bool = False) -> Any:
     "The labels JSON at `path` (from `nlpnb init labels`), or None when it is missing and not `require`d."
@@ -194,10 +197,6 @@ def _unset_variables(raw: Any, interpolated: Any, where: str) -> List[Tuple[str,
             else: out += _unset_variables(value, sub, f"{where}.{key}")
     return out
 
-def _lookup_in(obj: Any, parts: Sequence[str]) -> Any:
-    for part in parts: obj = obj[part] if isinstance(obj, dict) else getattr(obj, part)
-    return obj
-
 def _resolve_block(raw: Any, block: Any, where: str) -> Any:
     "Resolve one config block (a registered function call or a section of them)."
     try: return registry.resolve({"_": block})["_"] if registry.is_promise(block) else registry.resolve(block)
@@ -208,6 +207,7 @@ def _resolve_block(raw: Any, block: Any, where: str) -> Any:
         raise CorpusPathError(f"{key} = ${{{var}}}, and {var} is not set. Set it in the config's [paths] block "
                               f"or on the command line, e.g. --{var} ./corpus.nlpnb") from None
 
+# %% ../../nbs/16_corpus.ipynb #401de774
 def _first_block(config: Dict[str, Any], raw: Any, parts: Sequence[str]) -> Tuple[int, Any, Any]:
     "How many of `parts` lead to the first function block (or as far as sections go), that node, and its raw twin."
     node = config
@@ -229,7 +229,7 @@ def resolve_dot_names(config: Union[Config, Dict[str, Any]], dot_names: Sequence
         if i == 0: raise ValueError(f"Can't find [{parts[0]}] in the config, named by {name!r}")
         key = tuple(parts[:i])
         if key not in resolved: resolved[key] = _resolve_block(raw_node, node, ".".join(key)) if isinstance(node, dict) else node
-        try: out.append(_lookup_in(resolved[key], parts[i:]))
+        try: out.append(dot_get(resolved[key], parts[i:]))
         except (KeyError, AttributeError, TypeError):
             raise ValueError(f"Can't find {name!r}: [{'.'.join(key)}] has no {'.'.join(parts[i:])!r}") from None
     return tuple(out)

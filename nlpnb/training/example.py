@@ -7,6 +7,7 @@ from __future__ import annotations
 import warnings
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 import numpy as np
+from fastcore.basics import patch
 from ..tokens.doc import Doc, Span
 from ..symbols import *
 from ..symbols import intify_attr
@@ -91,129 +92,94 @@ class Example:
     def __len__(self) -> int: return len(self.predicted)
     def __repr__(self) -> str: return f"Example({self.text[:40]!r}, {len(self.reference)} gold tokens)"
 
-    @classmethod
-    def from_dict(cls, predicted: Doc, annotations: Dict[str, Any], *, index: Optional[int] = None) -> "Example":
-        "An Example whose reference is `predicted`'s words (or `annotations['words']`) with `annotations`."
-        where = f"Example {index}" if index is not None else f"Example {predicted.text[:40]!r}"
-        if not isinstance(annotations, dict): raise AnnotationError(f"{where}: annotations must be a dict, got {type(annotations).__name__}")
-        _check_keys(annotations, where)
-        words = annotations.get("words") or predicted.words
-        spaces = annotations.get("spaces") if annotations.get("words") else predicted._cols[SPACY].tolist()
-        _check_lengths(annotations, len(words), where)
-        heads, deps = annotations.get("heads"), annotations.get("deps")
-        if heads is not None and deps is None: deps = ["dep" if h is not None else None for h in heads]
-        try:
-            reference = Doc(predicted.vocab, words, spaces, tags=annotations.get("tags"), pos=annotations.get("pos"),
-                            morphs=annotations.get("morphs"), lemmas=annotations.get("lemmas"), heads=heads, deps=deps,
-                            sent_starts=annotations.get("sent_starts"))
-        except ValueError as e: raise AnnotationError(f"{where}: {e}") from None
-        if "entities" in annotations: _set_entities(reference, annotations["entities"], where)
-        reference.cats = dict(annotations.get("cats") or {})
-        for key, spans in (annotations.get("spans") or {}).items():
-            group = []
-            for s in spans:
-                span = reference.char_span(s[0], s[1], s[2] if len(s) > 2 else "", kb_id=s[3] if len(s) > 3 else "")
-                if span is None: raise AnnotationError(f"{where}: span {tuple(s)!r} in spans[{key!r}] does not align with token boundaries")
-                group.append(span)
-            reference.spans[key] = group
-        if annotations.get("links"): reference.user_data["links"] = dict(annotations["links"])
-        return cls(predicted, reference)
+# %% ../../nbs/10_example.ipynb #a3586467
+@patch(cls_method=True)
+def from_dict(cls: Example, predicted: Doc, annotations: Dict[str, Any], *, index: Optional[int] = None) -> Example:
+    "An Example whose reference is `predicted`'s words (or `annotations['words']`) with `annotations`."
+    where = f"Example {index}" if index is not None else f"Example {predicted.text[:40]!r}"
+    if not isinstance(annotations, dict): raise AnnotationError(f"{where}: annotations must be a dict, got {type(annotations).__name__}")
+    _check_keys(annotations, where)
+    words = annotations.get("words") or predicted.words
+    spaces = annotations.get("spaces") if annotations.get("words") else predicted._cols[SPACY].tolist()
+    _check_lengths(annotations, len(words), where)
+    heads, deps = annotations.get("heads"), annotations.get("deps")
+    if heads is not None and deps is None: deps = ["dep" if h is not None else None for h in heads]
+    try:
+        reference = Doc(predicted.vocab, words, spaces, tags=annotations.get("tags"), pos=annotations.get("pos"),
+                        morphs=annotations.get("morphs"), lemmas=annotations.get("lemmas"), heads=heads, deps=deps,
+                        sent_starts=annotations.get("sent_starts"))
+    except ValueError as e: raise AnnotationError(f"{where}: {e}") from None
+    if "entities" in annotations: _set_entities(reference, annotations["entities"], where)
+    reference.cats = dict(annotations.get("cats") or {})
+    for key, spans in (annotations.get("spans") or {}).items():
+        group = []
+        for s in spans:
+            span = reference.char_span(s[0], s[1], s[2] if len(s) > 2 else "", kb_id=s[3] if len(s) > 3 else "")
+            if span is None: raise AnnotationError(f"{where}: span {tuple(s)!r} in spans[{key!r}] does not align with token boundaries")
+            group.append(span)
+        reference.spans[key] = group
+    if annotations.get("links"): reference.user_data["links"] = dict(annotations["links"])
+    return cls(predicted, reference)
 
-    # -- gold annotation seen through the predicted tokenization --------------------
-    def get_aligned_keys(self, attr: Union[str, int], missing: int = 0) -> np.ndarray:
-        "Reference values of `attr` per predicted token as uint64 (as `Doc.to_array`): the value its gold tokens agree on, else `missing`."
-        attr = intify_attr(attr)
-        if attr == HEAD: raise ValueError("Use get_aligned_parse() for heads: they need re-indexing, not copying")
-        return self.alignment.x2y.project(self.reference.to_array([attr])[:, 0], missing)
+# %% ../../nbs/10_example.ipynb #7eb8d6c3
+@patch
+def get_aligned_keys(self: Example, attr: Union[str, int], missing: int = 0) -> np.ndarray:
+    "Reference values of `attr` per predicted token as uint64 (as `Doc.to_array`): the value its gold tokens agree on, else `missing`."
+    attr = intify_attr(attr)
+    if attr == HEAD: raise ValueError("Use get_aligned_parse() for heads: they need re-indexing, not copying")
+    return self.alignment.x2y.project(self.reference.to_array([attr])[:, 0], missing)
 
-    def get_aligned(self, attr: Union[str, int], as_string: bool = False) -> List[Any]:
-        "Reference values of `attr` per predicted token: the value its gold tokens agree on, else None."
-        # any sentinel could be a real key (SENT_START -1 is 2**64-1), so project twice: unaligned tokens differ
-        agreed, other = self.get_aligned_keys(attr, missing=0), self.get_aligned_keys(attr, missing=1)
-        out = [v if v == w else None for v, w in zip(agreed.tolist(), other.tolist())]
-        if as_string:
-            strings = self.reference.vocab.strings
-            return [strings[v] if v else None for v in out]
-        return out
+@patch
+def get_aligned(self: Example, attr: Union[str, int], as_string: bool = False) -> List[Any]:
+    "Reference values of `attr` per predicted token: the value its gold tokens agree on, else None."
+    # any sentinel could be a real key (SENT_START -1 is 2**64-1), so project twice: unaligned tokens differ
+    agreed, other = self.get_aligned_keys(attr, missing=0), self.get_aligned_keys(attr, missing=1)
+    out = [v if v == w else None for v, w in zip(agreed.tolist(), other.tolist())]
+    if as_string:
+        strings = self.reference.vocab.strings
+        return [strings[v] if v else None for v in out]
+    return out
 
-    @property
-    def same_tokens(self) -> bool:
-        "Whether predicted and reference have the same words (the alignment is then the identity, and is skipped)."
-        x, y = self.predicted._cols[ORTH], self.reference._cols[ORTH]
-        return len(x) == len(y) and bool(np.array_equal(x, y))
-
-    def get_aligned_parse(self, projectivize: bool = True) -> Tuple[List[Optional[int]], List[Optional[str]]]:
-        "Gold heads (predicted-token indices) and labels per predicted token; None where unknown. "
-        "A gold token split into several predicted tokens becomes a chain of `subtok` arcs ending in its gold arc."
-        ref, strings = self.reference, self.reference.vocab.strings
-        keys = ref._cols[DEP].tolist()
-        heads = [h if k else None for h, k in zip((np.arange(len(ref)) + ref._cols[HEAD]).tolist(), keys)]
-        deps = [strings[k] if k else None for k in keys]
-        if projectivize and any(h is not None for h in heads): heads, deps = _projectivize(heads, deps)
-        if self.same_tokens: return heads, deps
-        x2y, y2x = self.alignment.x2y, self.alignment.y2x
-        out_heads: List[Optional[int]] = [None] * len(self.predicted)
-        out_deps: List[Optional[str]] = [None] * len(self.predicted)
-        for i in range(len(self.predicted)):
-            ys = x2y[i]
-            if len(ys) != 1: continue
-            y = int(ys[0])
-            xs = y2x[y]
-            if len(xs) > 1 and i != int(xs[-1]):
-                out_heads[i], out_deps[i] = i + 1, "subtok"
-                continue
-            gh = heads[y]
-            if gh is None: continue
-            head_xs = y2x[gh]
-            if len(head_xs) == 0: continue
-            out_heads[i], out_deps[i] = int(head_xs[-1]), deps[y]
-        return out_heads, out_deps
-
-    def get_aligned_spans_y2x(self, y_spans: Iterable[Span], allow_overlap: bool = False) -> List[Span]:
-        "Reference spans moved onto the predicted tokens, kept only where the texts match."
-        return _aligned_spans(self.predicted, y_spans, self.alignment.y2x, allow_overlap)
-
-    def get_aligned_spans_x2y(self, x_spans: Iterable[Span], allow_overlap: bool = False) -> List[Span]:
-        "Predicted spans moved onto the reference tokens, kept only where the texts match."
-        return _aligned_spans(self.reference, x_spans, self.alignment.x2y, allow_overlap)
-
-    def get_aligned_ner(self) -> List[Optional[str]]:
-        "Gold BILUO tags per predicted token; '-' where the gold label is unknown or can't be aligned."
-        if not self.reference.has_annotation(ENT_IOB): return ["-"] * len(self.predicted)
-        x_ents = self.get_aligned_spans_y2x(self.reference.ents)
-        tags = offsets_to_biluo_tags(self.predicted, [(e.start_char, e.end_char, e.label_) for e in x_ents], missing="-")
-        gold_iob = self.reference.to_array([ENT_IOB])[:, 0]
-        x2y = self.alignment.x2y
-        for i, tag in enumerate(tags):
-            ys = x2y[i]
-            if tag == "-" and len(ys) and (gold_iob[ys] == 2).all(): tags[i] = "O"
-        return tags
-
-    def get_matching_ents(self, check_label: bool = True) -> List[Span]:
-        "Predicted entities that match a reference entity's characters (and label, if `check_label`)."
-        gold = {(e.start_char, e.end_char) + ((e.label,) if check_label else ()) for e in self.reference.ents}
-        return [e for e in self.predicted.ents if (e.start_char, e.end_char) + ((e.label,) if check_label else ()) in gold]
-
-    def to_dict(self) -> Dict[str, Any]:
-        "The reference's annotations in the `from_dict` format (entities as BILUO tags)."
-        ref = self.reference
-        out: Dict[str, Any] = {"words": ref.words, "spaces": ref._cols[SPACY].tolist()}
-        for key, attr, get in (("tags", TAG, lambda t: t.tag_), ("pos", POS, lambda t: t.pos_), ("morphs", MORPH, lambda t: str(t.morph)),
-                               ("lemmas", LEMMA, lambda t: t.lemma_)):
-            if ref.has_annotation(attr): out[key] = [get(t) for t in ref]
-        if ref.has_annotation(DEP):
-            out["heads"] = [t.head.i for t in ref]
-            out["deps"] = [t.dep_ or None for t in ref]
-        if ref._cols[SENT_START].any(): out["sent_starts"] = [t.is_sent_start for t in ref]
-        if ref.has_annotation(ENT_IOB): out["entities"] = doc_to_biluo_tags(ref)
-        out["cats"] = dict(ref.cats)
-        if len(ref.spans): out["spans"] = {k: [(s.start_char, s.end_char, s.label_, s.kb_id_) for s in g] for k, g in ref.spans.items()}
-        if "links" in ref.user_data: out["links"] = ref.user_data["links"]
-        return out
+# %% ../../nbs/10_example.ipynb #f8739eab
+@patch(as_prop=True)
+def same_tokens(self: Example) -> bool:
+    "Whether predicted and reference have the same words (the alignment is then the identity, and is skipped)."
+    x, y = self.predicted._cols[ORTH], self.reference._cols[ORTH]
+    return len(x) == len(y) and bool(np.array_equal(x, y))
 
 def _projectivize(heads, deps):
     return projectivize(heads, deps)
 
+# %% ../../nbs/10_example.ipynb #cc73ac6e
+@patch
+def get_aligned_parse(self: Example, projectivize: bool = True) -> Tuple[List[Optional[int]], List[Optional[str]]]:
+    "Gold heads (predicted-token indices) and labels per predicted token; None where unknown. "
+    "A gold token split into several predicted tokens becomes a chain of `subtok` arcs ending in its gold arc."
+    ref, strings = self.reference, self.reference.vocab.strings
+    keys = ref._cols[DEP].tolist()
+    heads = [h if k else None for h, k in zip((np.arange(len(ref)) + ref._cols[HEAD]).tolist(), keys)]
+    deps = [strings[k] if k else None for k in keys]
+    if projectivize and any(h is not None for h in heads): heads, deps = _projectivize(heads, deps)
+    if self.same_tokens: return heads, deps
+    x2y, y2x = self.alignment.x2y, self.alignment.y2x
+    out_heads: List[Optional[int]] = [None] * len(self.predicted)
+    out_deps: List[Optional[str]] = [None] * len(self.predicted)
+    for i in range(len(self.predicted)):
+        ys = x2y[i]
+        if len(ys) != 1: continue
+        y = int(ys[0])
+        xs = y2x[y]
+        if len(xs) > 1 and i != int(xs[-1]):
+            out_heads[i], out_deps[i] = i + 1, "subtok"
+            continue
+        gh = heads[y]
+        if gh is None: continue
+        head_xs = y2x[gh]
+        if len(head_xs) == 0: continue
+        out_heads[i], out_deps[i] = int(head_xs[-1]), deps[y]
+    return out_heads, out_deps
+
+# %% ../../nbs/10_example.ipynb #bf0c21e2
 def _aligned_spans(doc: Doc, spans: Iterable[Span], align: AlignmentArray, allow_overlap: bool) -> List[Span]:
     seen: set = set()
     out = []
@@ -226,6 +192,37 @@ def _aligned_spans(doc: Doc, spans: Iterable[Span], align: AlignmentArray, allow
             out.append(aligned); seen.update(idx)
     return out
 
+@patch
+def get_aligned_spans_y2x(self: Example, y_spans: Iterable[Span], allow_overlap: bool = False) -> List[Span]:
+    "Reference spans moved onto the predicted tokens, kept only where the texts match."
+    return _aligned_spans(self.predicted, y_spans, self.alignment.y2x, allow_overlap)
+
+@patch
+def get_aligned_spans_x2y(self: Example, x_spans: Iterable[Span], allow_overlap: bool = False) -> List[Span]:
+    "Predicted spans moved onto the reference tokens, kept only where the texts match."
+    return _aligned_spans(self.reference, x_spans, self.alignment.x2y, allow_overlap)
+
+# %% ../../nbs/10_example.ipynb #a96038a2
+@patch
+def get_aligned_ner(self: Example) -> List[Optional[str]]:
+    "Gold BILUO tags per predicted token; '-' where the gold label is unknown or can't be aligned."
+    if not self.reference.has_annotation(ENT_IOB): return ["-"] * len(self.predicted)
+    x_ents = self.get_aligned_spans_y2x(self.reference.ents)
+    tags = offsets_to_biluo_tags(self.predicted, [(e.start_char, e.end_char, e.label_) for e in x_ents], missing="-")
+    gold_iob = self.reference.to_array([ENT_IOB])[:, 0]
+    x2y = self.alignment.x2y
+    for i, tag in enumerate(tags):
+        ys = x2y[i]
+        if tag == "-" and len(ys) and (gold_iob[ys] == 2).all(): tags[i] = "O"
+    return tags
+
+@patch
+def get_matching_ents(self: Example, check_label: bool = True) -> List[Span]:
+    "Predicted entities that match a reference entity's characters (and label, if `check_label`)."
+    gold = {(e.start_char, e.end_char) + ((e.label,) if check_label else ()) for e in self.reference.ents}
+    return [e for e in self.predicted.ents if (e.start_char, e.end_char) + ((e.label,) if check_label else ()) in gold]
+
+# %% ../../nbs/10_example.ipynb #2a376959
 def doc_to_biluo_tags(doc: Doc, missing: str = "-") -> List[str]:
     "Per-token BILUO tags of `doc`'s entities; tokens with unknown entity annotation get `missing`."
     tags = [missing if t.ent_iob == 0 else "O" for t in doc]
@@ -235,3 +232,22 @@ def doc_to_biluo_tags(doc: Doc, missing: str = "-") -> List[str]:
             tags[e.start], tags[e.end - 1] = f"B-{e.label_}", f"L-{e.label_}"
             for i in range(e.start + 1, e.end - 1): tags[i] = f"I-{e.label_}"
     return tags
+
+# %% ../../nbs/10_example.ipynb #4344cb1e
+@patch
+def to_dict(self: Example) -> Dict[str, Any]:
+    "The reference's annotations in the `from_dict` format (entities as BILUO tags)."
+    ref = self.reference
+    out: Dict[str, Any] = {"words": ref.words, "spaces": ref._cols[SPACY].tolist()}
+    for key, attr, get in (("tags", TAG, lambda t: t.tag_), ("pos", POS, lambda t: t.pos_), ("morphs", MORPH, lambda t: str(t.morph)),
+                           ("lemmas", LEMMA, lambda t: t.lemma_)):
+        if ref.has_annotation(attr): out[key] = [get(t) for t in ref]
+    if ref.has_annotation(DEP):
+        out["heads"] = [t.head.i for t in ref]
+        out["deps"] = [t.dep_ or None for t in ref]
+    if ref._cols[SENT_START].any(): out["sent_starts"] = [t.is_sent_start for t in ref]
+    if ref.has_annotation(ENT_IOB): out["entities"] = doc_to_biluo_tags(ref)
+    out["cats"] = dict(ref.cats)
+    if len(ref.spans): out["spans"] = {k: [(s.start_char, s.end_char, s.label_, s.kb_id_) for s in g] for k, g in ref.spans.items()}
+    if "links" in ref.user_data: out["links"] = ref.user_data["links"]
+    return out

@@ -54,6 +54,7 @@ def _cased(word: str) -> List[str]:
     cap = word[:1].upper() + word[1:]
     return [word, cap] if cap != word else [word]
 
+# %% ../../../nbs/06a_lang_en.ipynb #aec6506f
 def _contractions() -> Exceptions:
     exc: Exceptions = {}
     for hosts, clitics in _PRONOUN_CLITICS.items():
@@ -99,6 +100,7 @@ _STATES = {
 _ABBREVIATIONS = ("'d a.m. p.m. Adm. Bros. co. Co. Corp. D.C. Dr. e.g. E.g. E.G. Gen. Gov. i.e. I.e. I.E. Inc. "
                   "Jr. Ltd. Md. Messrs. Mo. Mont. Mr. Mrs. Ms. Ph.D. Prof. Rep. Rev. Sen. St. vs. v.s.").split()
 
+# %% ../../../nbs/06a_lang_en.ipynb #c47544d0
 def _single(exc: Exceptions, string: str, norm: Optional[str] = None) -> None:
     exc[string] = [{ORTH: string, **({NORM: norm} if norm else {})}]
 
