@@ -4,7 +4,7 @@
 
 # %% ../nbs/00a_util.ipynb #7d9c78b5
 from __future__ import annotations
-import html, importlib.util, os, shutil, sys, tempfile
+import html, importlib.util, os, secrets, shutil, sys
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional, Sequence, Union
 
@@ -13,27 +13,34 @@ __all__ = ['write_file_atomic', 'write_dir_atomic', 'dot_get', 'dot_has', 'dot_s
            'CodeFileError', 'import_code']
 
 # %% ../nbs/00a_util.ipynb #62da183c
-def _umask() -> int:
-    mask = os.umask(0); os.umask(mask)
-    return mask
+def _temp_sibling(path: Path, suffix: str) -> Path:
+    "A fresh name beside `path`, `.NAME.<random>SUFFIX`: unique per call, hidden, on the same file system."
+    return path.with_name(f".{path.name}.{secrets.token_hex(6)}{suffix}")
 
-def _tmp_prefix(path: Path) -> str: return f".{path.name}."
+def _fsync_dir(folder: Path) -> None:
+    "Make a rename inside `folder` durable (POSIX; Windows has no directory handles to sync)."
+    if os.name != "posix": return
+    fd = os.open(folder, os.O_RDONLY)
+    try: os.fsync(fd)
+    finally: os.close(fd)
 
 def write_file_atomic(path: Union[str, Path], data: Union[bytes, str], *, encoding: str = "utf8") -> Path:
     "Write `data` (bytes, or text in `encoding`) to `path` through an fsynced temporary file renamed into place."
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = data.encode(encoding) if isinstance(data, str) else data
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_tmp_prefix(path), suffix=".tmp")
+    old_mode = path.stat().st_mode & 0o777 if path.exists() else None
+    tmp = _temp_sibling(path, ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)  # the umask applies, as in open()
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(payload); f.flush(); os.fsync(f.fileno())
-        os.chmod(tmp, mode)
+        if old_mode is not None: os.chmod(tmp, old_mode)
         os.replace(tmp, path)
     except BaseException:
-        if os.path.exists(tmp): os.unlink(tmp)
+        tmp.unlink(missing_ok=True)
         raise
+    _fsync_dir(path.parent)
     return path
 
 # %% ../nbs/00a_util.ipynb #b7ee79f3
@@ -48,12 +55,13 @@ def write_dir_atomic(path: Union[str, Path], write: Callable[[Path], None]) -> P
     "Call `write(tmp_dir)`, then replace the folder `path` with `tmp_dir` by renaming, so `path` is always whole."
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=_tmp_prefix(path), suffix=".tmp", dir=path.parent))
+    tmp = _temp_sibling(path, ".tmp")
+    os.mkdir(tmp, 0o777)  # the umask applies, as in mkdir
     try:
         write(tmp)
         _fsync_tree(tmp)
         if path.exists():
-            old = Path(tempfile.mkdtemp(prefix=_tmp_prefix(path), suffix=".old", dir=path.parent))
+            old = _temp_sibling(path, ".old")
             os.replace(path, old)
             os.replace(tmp, path)
             shutil.rmtree(old, ignore_errors=True)
@@ -61,6 +69,7 @@ def write_dir_atomic(path: Union[str, Path], write: Callable[[Path], None]) -> P
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    _fsync_dir(path.parent)
     return path
 
 # %% ../nbs/00a_util.ipynb #5d5a6957
