@@ -97,6 +97,20 @@ def match_docs(self: Matcher, docs: Sequence[Doc], *, allow_missing: bool = Fals
     return self._finish(docs, rows, keys, key_order, modes, doc_ptr)
 
 # %% ../../nbs/49d_matcher_matcher.ipynb #cee86616
+def _split_by_doc(keys: np.ndarray, rows: np.ndarray, d: np.ndarray, doc_ptr: np.ndarray, n_docs: int) -> List[List[Tuple[int, int, int]]]:
+    "The matches of each doc, from kernel `rows` in doc order (`d`: each row's doc) and the match `keys` they index."
+    found = list(zip(keys[rows[:, 0]].tolist(), (rows[:, 1] - doc_ptr[d]).tolist(), (rows[:, 2] - doc_ptr[d]).tolist()))
+    bounds = np.searchsorted(d, np.arange(n_docs + 1)).tolist()
+    return [found[bounds[i]:bounds[i + 1]] for i in range(n_docs)]
+
+def _run_callbacks(matcher, callbacks: Dict[int, Optional[Callable]], docs: Sequence[Doc], out: List[List[Tuple[int, int, int]]]) -> None:
+    "Call each key's `on_match(matcher, doc, i, matches)` for each of its matches."
+    if any(cb is not None for cb in callbacks.values()):
+        for doc, matches in zip(docs, out):
+            for i, (k, _, _) in enumerate(matches):
+                if callbacks.get(k) is not None: callbacks[k](matcher, doc, i, matches)
+
+# %% ../../nbs/49d_matcher_matcher.ipynb #074aecd9
 @patch
 def _finish(self: Matcher, docs, rows, keys, key_order, modes, doc_ptr) -> List[List[Tuple[int, int, int]]]:
     "Order, de-duplicate and filter the kernel's rows, split them by doc, and run callbacks."
@@ -104,14 +118,8 @@ def _finish(self: Matcher, docs, rows, keys, key_order, modes, doc_ptr) -> List[
     if len(rows):
         d = np.searchsorted(doc_ptr, rows[:, 1], side="right") - 1
         sel = order_matches(d, key_order[rows[:, 0]], rows[:, 1], rows[:, 2], modes, int(doc_ptr[-1]))
-        rows, d = rows[sel], d[sel]
-        found = list(zip(keys[rows[:, 0]].tolist(), (rows[:, 1] - doc_ptr[d]).tolist(), (rows[:, 2] - doc_ptr[d]).tolist()))
-        bounds = np.searchsorted(d, np.arange(len(docs) + 1)).tolist()
-        out = [found[bounds[i]:bounds[i + 1]] for i in range(len(docs))]
-    if any(cb is not None for cb in self._callbacks.values()):
-        for doc, matches in zip(docs, out):
-            for i, (k, _, _) in enumerate(matches):
-                if self._callbacks.get(k) is not None: self._callbacks[k](self, doc, i, matches)
+        out = _split_by_doc(keys, rows[sel], d[sel], doc_ptr, len(docs))
+    _run_callbacks(self, self._callbacks, docs, out)
     return out
 
 # %% ../../nbs/49d_matcher_matcher.ipynb #9984f94c

@@ -12,6 +12,7 @@ from ..tokens.doc import Doc, Span, docs_to_array
 from ..vocab import Vocab
 from .patterns import STRING_ATTRS, NEEDS_ANNOTATION, _key_of, _check_annotation
 from .kernels import build_trie, phrase_matches
+from .matcher import _split_by_doc, _run_callbacks
 
 # %% auto #0
 __all__ = ['PHRASE_ATTRS', 'PhraseMatcher']
@@ -70,6 +71,7 @@ def _compile(self: PhraseMatcher):
     self._arrays = (build_trie(table), np.array(keys, dtype=np.uint64))
     return self._arrays
 
+# %% ../../nbs/49e_matcher_phrase.ipynb #8b2d50b7
 @patch
 def match_docs(self: PhraseMatcher, docs: Sequence[Doc], *, allow_missing: bool = False) -> List[List[Tuple[int, int, int]]]:
     "The `(match_id, start, end)` matches of each Doc of a batch, found in one kernel call."
@@ -82,15 +84,8 @@ def match_docs(self: PhraseMatcher, docs: Sequence[Doc], *, allow_missing: bool 
     tokens = np.ascontiguousarray(np.concatenate(docs_to_array(docs, [self.attr]))[:, 0]) if doc_ptr[-1] else np.zeros(0, dtype=np.uint64)
     rows = phrase_matches(*trie, tokens, doc_ptr) if len(keys) else np.zeros((0, 3), dtype=np.int64)
     out: List[List[Tuple[int, int, int]]] = [[] for _ in docs]
-    if len(rows):
-        d = np.searchsorted(doc_ptr, rows[:, 1], side="right") - 1
-        found = list(zip(keys[rows[:, 0]].tolist(), (rows[:, 1] - doc_ptr[d]).tolist(), (rows[:, 2] - doc_ptr[d]).tolist()))
-        bounds = np.searchsorted(d, np.arange(len(docs) + 1)).tolist()
-        out = [found[bounds[i]:bounds[i + 1]] for i in range(len(docs))]
-    if any(cb is not None for cb in self._callbacks.values()):
-        for doc, matches in zip(docs, out):
-            for i, (k, _, _) in enumerate(matches):
-                if self._callbacks.get(k) is not None: self._callbacks[k](self, doc, i, matches)
+    if len(rows): out = _split_by_doc(keys, rows, np.searchsorted(doc_ptr, rows[:, 1], side="right") - 1, doc_ptr, len(docs))
+    _run_callbacks(self, self._callbacks, docs, out)
     return out
 
 # %% ../../nbs/49e_matcher_phrase.ipynb #4befc804

@@ -103,16 +103,9 @@ def _mask(self: SpecTable, pred: tuple, col: Optional[np.ndarray], tokens: Calla
 
 # %% ../../nbs/49b_matcher_predicates.ipynb #4311581a
 @patch
-def match_table(self: SpecTable, docs: Sequence[Doc]) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-    "`(tok_ptr, tok_specs, doc_ptr)` for the batch `docs`: token `t` (batch order) satisfies `tok_specs[tok_ptr[t]:tok_ptr[t+1]]`."
-    index, other, attrs = self._compiled or self._compile()
-    lengths = np.array([len(d) for d in docs], dtype=np.int64)
-    doc_ptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    n = int(doc_ptr[-1])
-    cols = {}
-    if attrs and n:
-        arr = np.concatenate(docs_to_array(docs, attrs))
-        cols = {a: np.ascontiguousarray(arr[:, j]) for j, a in enumerate(attrs)}
+def _hits(self: SpecTable, docs: Sequence[Doc], cols: Dict[int, np.ndarray], n: int) -> Tuple[List[np.ndarray], List[np.ndarray]]:
+    "The tokens and specs of the pairs that hold, as arrays: one pair per equality attribute, one per other spec."
+    index, other, _ = self._compiled or self._compile()
     toks: List[np.ndarray] = []; specs: List[np.ndarray] = []
     for attr, (keys, ids) in index.items():
         if not n: break
@@ -131,6 +124,21 @@ def match_table(self: SpecTable, docs: Sequence[Doc]) -> Tuple[np.ndarray, np.nd
             mask &= self._mask(pred, cols.get(pred[1]) if pred[0] != "ext" else None, tokens)
         hit = np.flatnonzero(mask)
         toks.append(hit); specs.append(np.full(len(hit), i, dtype=np.int64))
+    return toks, specs
+
+# %% ../../nbs/49b_matcher_predicates.ipynb #1d443879
+@patch
+def match_table(self: SpecTable, docs: Sequence[Doc]) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    "`(tok_ptr, tok_specs, doc_ptr)` for the batch `docs`: token `t` (batch order) satisfies `tok_specs[tok_ptr[t]:tok_ptr[t+1]]`."
+    attrs = (self._compiled or self._compile())[2]
+    lengths = np.array([len(d) for d in docs], dtype=np.int64)
+    doc_ptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    n = int(doc_ptr[-1])
+    cols = {}
+    if attrs and n:
+        arr = np.concatenate(docs_to_array(docs, attrs))
+        cols = {a: np.ascontiguousarray(arr[:, j]) for j, a in enumerate(attrs)}
+    toks, specs = self._hits(docs, cols, n)
     t = np.concatenate(toks) if toks else np.zeros(0, dtype=np.int64)
     s = np.concatenate(specs) if specs else np.zeros(0, dtype=np.int64)
     order = np.lexsort((s, t))

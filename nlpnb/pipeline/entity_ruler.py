@@ -67,17 +67,20 @@ class EntityRuler(Pipe):
         self._patterns: List[Dict[str, Any]] = []
         self._key_info: Dict[int, Tuple[str, str]] = {}    # match key -> (label, id)
 
-    def __len__(self) -> int: return len(self._patterns)
-    def __contains__(self, label: str) -> bool: return any(p["label"] == label for p in self._patterns)
-    @property
-    def patterns(self) -> List[Dict[str, Any]]:
-        "The patterns, in the order they were added, as dicts that `add_patterns` takes back."
-        return [dict(p) for p in self._patterns]
-    @property
-    def labels(self) -> Tuple[str, ...]: return tuple(sorted({p["label"] for p in self._patterns}))
-    @property
-    def ids(self) -> Tuple[str, ...]: return tuple(sorted({p["id"] for p in self._patterns if p.get("id")}))
-    ent_ids = ids
+# %% ../../nbs/50_entity_ruler.ipynb #60d2e104
+@patch
+def __len__(self: EntityRuler) -> int: return len(self._patterns)
+@patch
+def __contains__(self: EntityRuler, label: str) -> bool: return any(p["label"] == label for p in self._patterns)
+@patch(as_prop=True)
+def patterns(self: EntityRuler) -> List[Dict[str, Any]]:
+    "The patterns, in the order they were added, as dicts that `add_patterns` takes back."
+    return [dict(p) for p in self._patterns]
+@patch(as_prop=True)
+def labels(self: EntityRuler) -> Tuple[str, ...]: return tuple(sorted({p["label"] for p in self._patterns}))
+@patch(as_prop=True)
+def ids(self: EntityRuler) -> Tuple[str, ...]: return tuple(sorted({p["id"] for p in self._patterns if p.get("id")}))
+EntityRuler.ent_ids = EntityRuler.ids
 
 # %% ../../nbs/50_entity_ruler.ipynb #34845f83
 @patch
