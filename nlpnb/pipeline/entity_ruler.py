@@ -67,65 +67,76 @@ class EntityRuler(Pipe):
         self._patterns: List[Dict[str, Any]] = []
         self._key_info: Dict[int, Tuple[str, str]] = {}    # match key -> (label, id)
 
-    def __len__(self) -> int: return len(self._patterns)
-    def __contains__(self, label: str) -> bool: return any(p["label"] == label for p in self._patterns)
-    @property
-    def patterns(self) -> List[Dict[str, Any]]:
-        "The patterns, in the order they were added, as dicts that `add_patterns` takes back."
-        return [dict(p) for p in self._patterns]
-    @property
-    def labels(self) -> Tuple[str, ...]: return tuple(sorted({p["label"] for p in self._patterns}))
-    @property
-    def ids(self) -> Tuple[str, ...]: return tuple(sorted({p["id"] for p in self._patterns if p.get("id")}))
-    ent_ids = ids
-
-    def _key(self, label: str, ent_id: str) -> int:
-        key = self.nlp.vocab.strings.add(f"{label}{self.ent_id_sep}{ent_id}" if ent_id else label)
-        self._key_info[key] = (label, ent_id)
-        return key
-
-    def _phrase_docs(self, texts: List[str]) -> List[Doc]:
-        "Tokenize phrase patterns; when matching on an annotation (POS, LEMMA...), run the components before this one."
-        tok = self.nlp.tokenizer
-        docs = list(tok.pipe(texts)) if hasattr(tok, "pipe") else [self.nlp.make_doc(t) for t in texts]
-        if self.phrase_matcher.attr in NEEDS_ANNOTATION:
-            for _, component in self.nlp.pipeline:
-                if component is self: break
-                docs = list(component.pipe(docs)) if hasattr(component, "pipe") else [component(d) for d in docs]
-        return docs
-
-    def add_patterns(self, patterns: Iterable[Dict[str, Any]]) -> None:
-        "Add patterns (dicts with 'label', 'pattern' and optionally 'id'); all are checked first, and none added if any is invalid."
-        patterns = list(patterns)
-        problems = pattern_problems(patterns, self.nlp.vocab.strings, strict=self.validate)
-        if problems:
-            raise MatchPatternError(f"{len(problems)} problem(s) in the entity ruler's patterns:\n" + "\n".join(f"  {p}" for p in problems))
-        tokens: Dict[int, List[list]] = {}
-        phrases: Dict[int, List[str]] = {}
-        for p in patterns:
-            key = self._key(p["label"], p.get("id") or "")
-            (phrases if isinstance(p["pattern"], str) else tokens).setdefault(key, []).append(p["pattern"])
-        for key, ps in tokens.items(): self.matcher.add(key, ps)
-        texts = [t for ts in phrases.values() for t in ts]
-        docs = iter(self._phrase_docs(texts))
-        for key, ts in phrases.items(): self.phrase_matcher.add(key, [next(docs) for _ in ts])
-        self._patterns += [{k: p[k] for k in PATTERN_KEYS if k in p and (k != "id" or p[k])} for p in patterns]
-
-    def remove(self, ent_id: str) -> None:
-        "Remove the patterns with id `ent_id`."
-        if ent_id not in self.ids: raise ValueError(f"[E1024] No patterns with id {ent_id!r} in entity ruler {self.name!r}")
-        kept = [p for p in self._patterns if p.get("id") != ent_id]
-        self.clear(); self.add_patterns(kept)
-
-    def initialize(self, get_examples: Optional[Callable[[], Iterable[Example]]] = None, *, nlp: Optional[Language] = None,
-                   patterns: Union[str, Path, Sequence[Dict[str, Any]], None] = None) -> None:
-        "Replace the patterns with `patterns` (a list, or the path of a JSONL file), e.g. from `[initialize.components]`; "
-        "without `patterns`, keep those the ruler has (spaCy's ruler would drop them)."
-        if patterns is None: return
-        if isinstance(patterns, (str, Path)): patterns = read_patterns(patterns)
-        self.clear(); self.add_patterns(patterns)
+# %% ../../nbs/50_entity_ruler.ipynb #60d2e104
+@patch
+def __len__(self: EntityRuler) -> int: return len(self._patterns)
+@patch
+def __contains__(self: EntityRuler, label: str) -> bool: return any(p["label"] == label for p in self._patterns)
+@patch(as_prop=True)
+def patterns(self: EntityRuler) -> List[Dict[str, Any]]:
+    "The patterns, in the order they were added, as dicts that `add_patterns` takes back."
+    return [dict(p) for p in self._patterns]
+@patch(as_prop=True)
+def labels(self: EntityRuler) -> Tuple[str, ...]: return tuple(sorted({p["label"] for p in self._patterns}))
+@patch(as_prop=True)
+def ids(self: EntityRuler) -> Tuple[str, ...]: return tuple(sorted({p["id"] for p in self._patterns if p.get("id")}))
+EntityRuler.ent_ids = EntityRuler.ids
 
 # %% ../../nbs/50_entity_ruler.ipynb #34845f83
+@patch
+def _key(self: EntityRuler, label: str, ent_id: str) -> int:
+    key = self.nlp.vocab.strings.add(f"{label}{self.ent_id_sep}{ent_id}" if ent_id else label)
+    self._key_info[key] = (label, ent_id)
+    return key
+
+@patch
+def _phrase_docs(self: EntityRuler, texts: List[str]) -> List[Doc]:
+    "Tokenize phrase patterns; when matching on an annotation (POS, LEMMA...), run the components before this one."
+    tok = self.nlp.tokenizer
+    docs = list(tok.pipe(texts)) if hasattr(tok, "pipe") else [self.nlp.make_doc(t) for t in texts]
+    if self.phrase_matcher.attr in NEEDS_ANNOTATION:
+        for _, component in self.nlp.pipeline:
+            if component is self: break
+            docs = list(component.pipe(docs)) if hasattr(component, "pipe") else [component(d) for d in docs]
+    return docs
+
+# %% ../../nbs/50_entity_ruler.ipynb #37e40365
+@patch
+def add_patterns(self: EntityRuler, patterns: Iterable[Dict[str, Any]]) -> None:
+    "Add patterns (dicts with 'label', 'pattern' and optionally 'id'); all are checked first, and none added if any is invalid."
+    patterns = list(patterns)
+    problems = pattern_problems(patterns, self.nlp.vocab.strings, strict=self.validate)
+    if problems:
+        raise MatchPatternError(f"{len(problems)} problem(s) in the entity ruler's patterns:\n" + "\n".join(f"  {p}" for p in problems))
+    tokens: Dict[int, List[list]] = {}
+    phrases: Dict[int, List[str]] = {}
+    for p in patterns:
+        key = self._key(p["label"], p.get("id") or "")
+        (phrases if isinstance(p["pattern"], str) else tokens).setdefault(key, []).append(p["pattern"])
+    for key, ps in tokens.items(): self.matcher.add(key, ps)
+    texts = [t for ts in phrases.values() for t in ts]
+    docs = iter(self._phrase_docs(texts))
+    for key, ts in phrases.items(): self.phrase_matcher.add(key, [next(docs) for _ in ts])
+    self._patterns += [{k: p[k] for k in PATTERN_KEYS if k in p and (k != "id" or p[k])} for p in patterns]
+
+@patch
+def remove(self: EntityRuler, ent_id: str) -> None:
+    "Remove the patterns with id `ent_id`."
+    if ent_id not in self.ids: raise ValueError(f"[E1024] No patterns with id {ent_id!r} in entity ruler {self.name!r}")
+    kept = [p for p in self._patterns if p.get("id") != ent_id]
+    self.clear(); self.add_patterns(kept)
+
+# %% ../../nbs/50_entity_ruler.ipynb #0933faa0
+@patch
+def initialize(self: EntityRuler, get_examples: Optional[Callable[[], Iterable[Example]]] = None, *, nlp: Optional[Language] = None,
+               patterns: Union[str, Path, Sequence[Dict[str, Any]], None] = None) -> None:
+    "Replace the patterns with `patterns` (a list, or the path of a JSONL file), e.g. from `[initialize.components]`; "
+    "without `patterns`, keep those the ruler has (spaCy's ruler would drop them)."
+    if patterns is None: return
+    if isinstance(patterns, (str, Path)): patterns = read_patterns(patterns)
+    self.clear(); self.add_patterns(patterns)
+
+# %% ../../nbs/50_entity_ruler.ipynb #5c51357a
 def _taken(used: bytearray, start: int, end: int) -> bool: return used.find(1, start, end) >= 0
 
 def _take(used: bytearray, start: int, end: int) -> None: used[start:end] = b"\x01" * (end - start)
@@ -145,6 +156,7 @@ def set_annotations(self: EntityRuler, doc: Doc, matches: List[Tuple[int, int, i
     if self.overwrite: existing = [e for e in existing if not _taken(used, e.start, e.end)]
     doc.ents = sorted(existing + new, key=lambda e: e.start)
 
+# %% ../../nbs/50_entity_ruler.ipynb #b2433919
 @patch
 def __call__(self: EntityRuler, doc: Doc) -> Doc:
     "Match `doc` and set its entities."
@@ -175,7 +187,7 @@ def _warn_if_empty(self: EntityRuler) -> None:
         warnings.warn(f"[W036] The entity ruler {self.name!r} has no patterns: it will add no entities. Add patterns with "
                       "add_patterns, or with [initialize.components] patterns and nlp.initialize()")
 
-# %% ../../nbs/50_entity_ruler.ipynb #37e40365
+# %% ../../nbs/50_entity_ruler.ipynb #c6acb1da
 def read_patterns(path: Union[str, Path]) -> List[Dict[str, Any]]:
     "Patterns from a JSONL file, one per line; a line that isn't JSON is an error naming the file and line."
     path, out = Path(path), []
@@ -187,6 +199,7 @@ def read_patterns(path: Union[str, Path]) -> List[Dict[str, Any]]:
             except ValueError as e: raise ValueError(f"{path}:{ln}: not a JSON object ({e}): {line.strip()[:80]!r}") from None
     return out
 
+# %% ../../nbs/50_entity_ruler.ipynb #3e734650
 @patch
 def to_disk(self: EntityRuler, path: Union[str, Path], *, exclude: Iterable[str] = ()) -> None:
     path = Path(path); path.mkdir(parents=True, exist_ok=True)

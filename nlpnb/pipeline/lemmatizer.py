@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 import numpy as np
 import srsly
+from fastcore.basics import patch
 from ..language import Language
 from .base import Pipe
 from ..scorer import lemmatizer_score
@@ -49,6 +50,7 @@ def table_problems(name: str, table: Any) -> List[str]:
             out += [f"{at}[{k!r}]: expected a list of lemma strings, got {v!r}" for k, v in entry.items() if not _is_str_list(v)]
     return out
 
+# %% ../../nbs/52_lemmatizer.ipynb #d9d88400
 def load_tables(lookups: Union[str, Path, Dict[str, Any]], mode: str) -> Dict[str, Any]:
     "The tables `mode` uses, from a dict or a JSON file of `{table name: table}`, checked; POS keys lower-cased."
     if isinstance(lookups, (str, Path)):
@@ -94,36 +96,38 @@ class Lemmatizer(Pipe):
         "The lookup table's lemma of the token's text, or the text."
         return [self.tables["lemma_lookup"].get(token.text, token.text)]
 
-    def is_base_form(self, token: Token) -> bool:
-        "Whether the token's morphological features say it is already a lemma (then its lower-cased text is)."
-        feats, pos = token.morph.to_dict(), token.pos_.lower()
-        if any(feats.get(f) == v for p, f, v in _BASE_FORMS if p == pos): return True
-        if pos == "verb" and feats.get("VerbForm") == "Fin" and feats.get("Tense") == "Pres" and "Number" not in feats: return True
-        return feats.get("VerbForm") in ("Inf", "None") or feats.get("Degree") == "Pos"
-
-    def rule_lemmatize(self, token: Token) -> List[str]:
-        "Candidate lemmas from the suffix rules, known lemmas and exceptions of the token's POS, best first."
-        text, pos = token.text, token.pos_.lower()
-        if pos in ("", "eol", "space") or self.is_base_form(token): return [text.lower()]
-        index, exc = self._index.get(pos, set()), self.tables.get("lemma_exc", {}).get(pos, {})
-        rules = self.tables["lemma_rules"].get(pos, [])
-        if not (index or exc or rules): return [text] if pos == "propn" else [text.lower()]
-        low, forms, unknown = text.lower(), [], []
-        for old, new in rules:
-            if not low.endswith(old): continue
-            form = low[:len(low) - len(old)] + new
-            if not form: continue
-            if form in index: forms.insert(0, form)
-            elif not form.isalpha(): forms.append(form)
-            else: unknown.append(form)
-        forms = list(dict.fromkeys(forms))
-        for form in exc.get(low, []):
-            if form not in forms: forms.insert(0, form)
-        return forms or unknown or [text]
-
 # %% ../../nbs/52_lemmatizer.ipynb #861a8558
-from fastcore.basics import patch
+@patch
+def is_base_form(self: Lemmatizer, token: Token) -> bool:
+    "Whether the token's morphological features say it is already a lemma (then its lower-cased text is)."
+    feats, pos = token.morph.to_dict(), token.pos_.lower()
+    if any(feats.get(f) == v for p, f, v in _BASE_FORMS if p == pos): return True
+    if pos == "verb" and feats.get("VerbForm") == "Fin" and feats.get("Tense") == "Pres" and "Number" not in feats: return True
+    return feats.get("VerbForm") in ("Inf", "None") or feats.get("Degree") == "Pos"
 
+# %% ../../nbs/52_lemmatizer.ipynb #00bd74de
+@patch
+def rule_lemmatize(self: Lemmatizer, token: Token) -> List[str]:
+    "Candidate lemmas from the suffix rules, known lemmas and exceptions of the token's POS, best first."
+    text, pos = token.text, token.pos_.lower()
+    if pos in ("", "eol", "space") or self.is_base_form(token): return [text.lower()]
+    index, exc = self._index.get(pos, set()), self.tables.get("lemma_exc", {}).get(pos, {})
+    rules = self.tables["lemma_rules"].get(pos, [])
+    if not (index or exc or rules): return [text] if pos == "propn" else [text.lower()]
+    low, forms, unknown = text.lower(), [], []
+    for old, new in rules:
+        if not low.endswith(old): continue
+        form = low[:len(low) - len(old)] + new
+        if not form: continue
+        if form in index: forms.insert(0, form)
+        elif not form.isalpha(): forms.append(form)
+        else: unknown.append(form)
+    forms = list(dict.fromkeys(forms))
+    for form in exc.get(low, []):
+        if form not in forms: forms.insert(0, form)
+    return forms or unknown or [text]
+
+# %% ../../nbs/52_lemmatizer.ipynb #0207046c
 @patch
 def _keys(self: Lemmatizer, docs: Sequence[Doc]) -> Tuple[np.ndarray, np.ndarray]:
     "Per token of the batch: the cache key's columns, and the current lemma."
@@ -131,6 +135,15 @@ def _keys(self: Lemmatizer, docs: Sequence[Doc]) -> Tuple[np.ndarray, np.ndarray
     arr = np.concatenate(docs_to_array(docs, attrs))
     return arr[:, :-1], arr[:, -1]
 
+def _distinct_rows(keys: np.ndarray) -> Tuple[list, np.ndarray, np.ndarray]:
+    "`(rows, first, inverse)`: the distinct rows of `keys` (ints for one column, else tuples), where each first occurs, and each row's index."
+    if keys.shape[1] == 1:   # lookup mode: the text alone
+        uniq, first, inverse = np.unique(keys[:, 0], return_index=True, return_inverse=True)
+        return uniq.tolist(), first, inverse
+    uniq, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    return list(map(tuple, uniq.tolist())), first, inverse
+
+# %% ../../nbs/52_lemmatizer.ipynb #0f1e1b6d
 @patch
 def predict(self: Lemmatizer, docs: Sequence[Doc]) -> List[np.ndarray]:
     "The lemma key of every token of each Doc (its current lemma where that is kept)."
@@ -141,12 +154,7 @@ def predict(self: Lemmatizer, docs: Sequence[Doc]) -> List[np.ndarray]:
     lengths = [len(d) for d in docs]
     if not sum(lengths): return [np.zeros(0, dtype=np.uint64) for _ in docs]
     keys, current = self._keys(docs)
-    if keys.shape[1] == 1:   # lookup mode: the text alone
-        uniq, first, inverse = np.unique(keys[:, 0], return_index=True, return_inverse=True)
-        rows = uniq.tolist()
-    else:
-        uniq, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-        rows = list(map(tuple, uniq.tolist()))
+    rows, first, inverse = _distinct_rows(keys)
     doc_ptr = np.concatenate([[0], np.cumsum(lengths)])
     def token(i: int) -> Token:
         d = int(np.searchsorted(doc_ptr, i, side="right")) - 1
@@ -154,7 +162,7 @@ def predict(self: Lemmatizer, docs: Sequence[Doc]) -> List[np.ndarray]:
     if self.mode == "rule" and not keys[:, 1].all():
         warnings.warn(f"[W108] The rule-based lemmatizer {self.name!r} found tokens without POS: their lemma is their "
                       "lower-cased text. Add a tagger or morphologizer before it.")
-    lemmas = np.empty(len(uniq), dtype=np.uint64)
+    lemmas = np.empty(len(rows), dtype=np.uint64)
     for j, (row, i) in enumerate(zip(rows, first.tolist())):
         lemma = self.cache.get(row)
         if lemma is None: lemma = self.cache[row] = self.vocab.strings.add(self.lemmatize(token(i))[0])
@@ -163,6 +171,7 @@ def predict(self: Lemmatizer, docs: Sequence[Doc]) -> List[np.ndarray]:
     if not self.overwrite: new = np.where(current != 0, current, new)
     return np.split(new, np.cumsum(lengths)[:-1])
 
+# %% ../../nbs/52_lemmatizer.ipynb #e84c5737
 @patch
 def set_annotations(self: Lemmatizer, docs: Sequence[Doc], lemmas: List[np.ndarray]) -> None:
     for doc, col in zip(docs, lemmas):
@@ -182,7 +191,7 @@ def pipe(self: Lemmatizer, stream: Iterable[Doc], *, batch_size: int = 1000) -> 
         if len(batch) == batch_size: self.set_annotations(batch, self.predict(batch)); yield from batch; batch = []
     if batch: self.set_annotations(batch, self.predict(batch)); yield from batch
 
-# %% ../../nbs/52_lemmatizer.ipynb #00bd74de
+# %% ../../nbs/52_lemmatizer.ipynb #f5dc1e68
 @patch
 def initialize(self: Lemmatizer, get_examples: Optional[Callable[[], Iterable[Example]]] = None, *, nlp: Optional[Language] = None,
                lookups: Union[str, Path, Dict[str, Any], None] = None) -> None:
@@ -194,6 +203,7 @@ def initialize(self: Lemmatizer, get_examples: Optional[Callable[[], Iterable[Ex
                          f"[initialize.components.{self.name}] lookups = \"tables.json\" or {self.name}.initialize(lookups={{...}})")
     self.set_tables(load_tables(lookups, self.mode))
 
+# %% ../../nbs/52_lemmatizer.ipynb #5ce11c89
 @patch
 def to_disk(self: Lemmatizer, path: Union[str, Path], *, exclude: Iterable[str] = ()) -> None:
     path = Path(path); path.mkdir(parents=True, exist_ok=True)

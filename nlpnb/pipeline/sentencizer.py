@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Union
 import numpy as np
 import srsly
+from fastcore.basics import patch
 from ..language import Language
 from .base import Pipe
 from ..scorer import senter_score
@@ -85,47 +86,56 @@ class Sentencizer(Pipe):
     @property
     def cfg(self) -> Dict[str, Any]: return {"punct_chars": self.punct_chars, "overwrite": self.overwrite}
 
-    def predict(self, docs: Sequence[Doc]) -> List[np.ndarray]:
-        "The sentence starts of each Doc, as a boolean array."
-        docs = list(docs)
-        doc_ptr = np.concatenate([[0], np.cumsum([len(d) for d in docs])]).astype(np.int64)
-        if not doc_ptr[-1]: return [np.zeros(0, dtype=bool) for _ in docs]
-        arr = np.concatenate(docs_to_array(docs, [ORTH, IS_PUNCT]))
-        starts = sentence_starts(np.isin(arr[:, 0], self._keys), arr[:, 1].astype(bool), doc_ptr)
-        return np.split(starts, doc_ptr[1:-1])
+# %% ../../nbs/51_sentencizer.ipynb #4367b303
+@patch
+def predict(self: Sentencizer, docs: Sequence[Doc]) -> List[np.ndarray]:
+    "The sentence starts of each Doc, as a boolean array."
+    docs = list(docs)
+    doc_ptr = np.concatenate([[0], np.cumsum([len(d) for d in docs])]).astype(np.int64)
+    if not doc_ptr[-1]: return [np.zeros(0, dtype=bool) for _ in docs]
+    arr = np.concatenate(docs_to_array(docs, [ORTH, IS_PUNCT]))
+    starts = sentence_starts(np.isin(arr[:, 0], self._keys), arr[:, 1].astype(bool), doc_ptr)
+    return np.split(starts, doc_ptr[1:-1])
 
-    def set_annotations(self, docs: Sequence[Doc], starts: List[np.ndarray]) -> None:
-        "Set `is_sent_start` from `starts`, keeping boundaries already known unless `overwrite`."
-        for doc, s in zip(docs, starts):
-            if not len(doc): continue
-            new = np.where(s, 1, -1).astype(np.int64)
-            if not self.overwrite:
-                current = doc.to_array(SENT_START).view(np.int64)   # explicit, or implied by a parse; 0 where unknown
-                new = np.where(current != 0, current, new)
-            doc.from_array([SENT_START], new.view(np.uint64))
+@patch
+def set_annotations(self: Sentencizer, docs: Sequence[Doc], starts: List[np.ndarray]) -> None:
+    "Set `is_sent_start` from `starts`, keeping boundaries already known unless `overwrite`."
+    for doc, s in zip(docs, starts):
+        if not len(doc): continue
+        new = np.where(s, 1, -1).astype(np.int64)
+        if not self.overwrite:
+            current = doc.to_array(SENT_START).view(np.int64)   # explicit, or implied by a parse; 0 where unknown
+            new = np.where(current != 0, current, new)
+        doc.from_array([SENT_START], new.view(np.uint64))
 
-    def __call__(self, doc: Doc) -> Doc:
-        self.set_annotations([doc], self.predict([doc]))
-        return doc
+# %% ../../nbs/51_sentencizer.ipynb #ab190743
+@patch
+def __call__(self: Sentencizer, doc: Doc) -> Doc:
+    self.set_annotations([doc], self.predict([doc]))
+    return doc
 
-    def pipe(self, stream: Iterable[Doc], *, batch_size: int = 128) -> Iterator[Doc]:
-        "Annotate Docs a batch at a time."
-        batch: List[Doc] = []
-        for doc in stream:
-            batch.append(doc)
-            if len(batch) == batch_size: self.set_annotations(batch, self.predict(batch)); yield from batch; batch = []
-        if batch: self.set_annotations(batch, self.predict(batch)); yield from batch
+@patch
+def pipe(self: Sentencizer, stream: Iterable[Doc], *, batch_size: int = 128) -> Iterator[Doc]:
+    "Annotate Docs a batch at a time."
+    batch: List[Doc] = []
+    for doc in stream:
+        batch.append(doc)
+        if len(batch) == batch_size: self.set_annotations(batch, self.predict(batch)); yield from batch; batch = []
+    if batch: self.set_annotations(batch, self.predict(batch)); yield from batch
 
-    def to_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = ()) -> None:
-        path = Path(path); path.mkdir(parents=True, exist_ok=True)
-        srsly.write_json(path / "cfg", self.cfg)
+# %% ../../nbs/51_sentencizer.ipynb #15472583
+@patch
+def to_disk(self: Sentencizer, path: Union[str, Path], *, exclude: Iterable[str] = ()) -> None:
+    path = Path(path); path.mkdir(parents=True, exist_ok=True)
+    srsly.write_json(path / "cfg", self.cfg)
 
-    def from_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = ()) -> "Sentencizer":
-        path = Path(path)
-        cfg = srsly.read_json(path / "cfg") if (path / "cfg").exists() else {}
-        if "punct_chars" in cfg: self.punct_chars = cfg["punct_chars"]
-        if "overwrite" in cfg: self.overwrite = bool(cfg["overwrite"])
-        return self
+@patch
+def from_disk(self: Sentencizer, path: Union[str, Path], *, exclude: Iterable[str] = ()) -> Sentencizer:
+    path = Path(path)
+    cfg = srsly.read_json(path / "cfg") if (path / "cfg").exists() else {}
+    if "punct_chars" in cfg: self.punct_chars = cfg["punct_chars"]
+    if "overwrite" in cfg: self.overwrite = bool(cfg["overwrite"])
+    return self
 
 # %% ../../nbs/51_sentencizer.ipynb #8462059f
 @Language.factory("sentencizer", assigns=["token.is_sent_start", "doc.sents"],
