@@ -11,7 +11,7 @@ from .config import ConfigError, all_problems
 from .default_config import default_config, CONFIG_SECTION_ORDER
 from .language import Language, get_lang_class
 from .registry import registry
-import nlpnb.pipeline.builtins  # every built-in factory and architecture, which the configs below name
+import nlpnb.pipeline.builtins  # noqa: F401 (every built-in factory and architecture, which the configs below name)
 
 # %% auto #0
 __all__ = ['LISTENER', 'TEMPLATE_MODELS', 'TEMPLATE_SETTINGS', 'fill_config', 'check_config', 'shared_tok2vec_model',

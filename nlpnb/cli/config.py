@@ -21,7 +21,6 @@ def read_cli_config(path: str, overrides: Dict[str, Any], *, code: Optional[str]
     "Import `code`, then load the config at `path` (`-` = stdin) with command-line and environment overrides."
     stderr = stderr or sys.stderr
     import_code(code)
-    import nlpnb.training  # registers readers, batchers, loggers
     log: List[str] = []
     config = load_config(path, overrides, log=log)
     if verbose:

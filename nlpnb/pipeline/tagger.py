@@ -17,7 +17,7 @@ from .base import TrainablePipe
 from ..scorer import tagger_score
 from ..tokens.doc import Doc
 from ..training.example import Example
-import nlpnb.ml.tagger, nlpnb.ml.tok2vec  # registers the architectures the default config names
+import nlpnb.ml.tagger, nlpnb.ml.tok2vec  # noqa: F401 (registers the architectures the default config names)
 
 # %% ../../nbs/44_tagger.ipynb #cc056ed8
 DEFAULT_TAGGER_MODEL = """

@@ -19,7 +19,7 @@ from .base import TrainablePipe
 from ..scorer import textcat_score, textcat_multilabel_score
 from ..tokens.doc import Doc
 from ..training.example import Example
-import nlpnb.ml.textcat  # registers the architectures the default configs name
+import nlpnb.ml.textcat  # noqa: F401 (registers the architectures the default configs name)
 
 # %% ../../nbs/48_textcat.ipynb #3f3c8301
 _TOK2VEC = """

@@ -18,7 +18,7 @@ from .listeners import listeners_in
 from ..ml.listener import SharedBatch, Tok2VecListener
 from ..tokens.doc import Doc
 from ..training.example import Example
-import nlpnb.ml  # registers nlpnb.HashEmbedCNN.v1
+import nlpnb.ml  # noqa: F401 (registers nlpnb.HashEmbedCNN.v1)
 
 # %% ../../nbs/42_tok2vec.ipynb #00f55398
 class _GradientSum:
