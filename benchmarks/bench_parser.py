@@ -338,10 +338,10 @@ def print_table(task: str, res: dict, args) -> None:
              ("peak memory (training), MB", lambda r: r["peak_rss_mb"])]
     for run in ("cold", "cached"):
         rows += [(f"fresh process ({run}): import, seconds", lambda r, run=run: r["first_call"][run]["import_s"]),
-                 (f"  load, seconds", lambda r, run=run: r["first_call"][run]["load_s"]),
-                 (f"  first nlp(text), seconds", lambda r, run=run: r["first_call"][run]["first_call_s"]),
-                 (f"  second nlp(text), seconds", lambda r, run=run: r["first_call"][run]["second_call_s"]),
-                 (f"  peak memory, MB", lambda r, run=run: r["first_call"][run]["peak_rss_mb"])]
+                 ("  load, seconds", lambda r, run=run: r["first_call"][run]["load_s"]),
+                 ("  first nlp(text), seconds", lambda r, run=run: r["first_call"][run]["first_call_s"]),
+                 ("  second nlp(text), seconds", lambda r, run=run: r["first_call"][run]["second_call_s"]),
+                 ("  peak memory, MB", lambda r, run=run: r["first_call"][run]["peak_rss_mb"])]
     ratios, section = {}, ""
     for name, value in rows:
         if not name.startswith(" "): section = name.split(":")[0]

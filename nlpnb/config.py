@@ -136,8 +136,8 @@ def _shallow(block: Dict[str, Any]) -> Dict[str, Any]:
     return out
 
 # %% ../nbs/12_config.ipynb #b1ffb3d9
-try: from pydantic.v1 import BaseModel, Extra, StrictBool, StrictFloat, StrictInt, StrictStr, ValidationError
-except ImportError: from pydantic import BaseModel, Extra, StrictBool, StrictFloat, StrictInt, StrictStr, ValidationError  # type: ignore
+try: from pydantic.v1 import BaseModel, Extra, StrictFloat, StrictInt, StrictStr, ValidationError
+except ImportError: from pydantic import BaseModel, Extra, StrictFloat, StrictInt, StrictStr, ValidationError  # type: ignore
 
 class _Section(BaseModel):
     class Config:

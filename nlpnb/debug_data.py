@@ -7,7 +7,7 @@ from __future__ import annotations
 import warnings
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Dict, IO, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 import numpy as np
 from thinc.api import Config
 from .symbols import DEP, ENT_IOB, HEAD, LEMMA, MORPH, ORTH, POS, SENT_START, TAG
@@ -358,7 +358,7 @@ class DepsCheck(DataCheck):
         if not ref.has_annotation(DEP): return
         t.n["deps:docs"] += 1
         arr = ref.to_array([HEAD, DEP])
-        rel, deps, n = arr[:, 0].view(np.int64), arr[:, 1], len(ref)
+        rel, deps = arr[:, 0].view(np.int64), arr[:, 1]
         strings, counts, word = ref.vocab.strings, t.labels["deps"], lambda i: ref[i].text
         labels = [strings[int(k)] if k else None for k in deps.tolist()]
         counts.update(l for l in labels if l)

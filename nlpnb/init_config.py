@@ -5,7 +5,7 @@
 # %% ../nbs/27_init_config.ipynb #75b65e8b
 from __future__ import annotations
 import copy
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 from thinc.api import Config
 from .config import ConfigError, all_problems
 from .default_config import default_config, CONFIG_SECTION_ORDER

@@ -5,7 +5,7 @@
 # %% ../nbs/11_registry.ipynb #fa418a14
 from __future__ import annotations
 import inspect
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List
 import catalogue
 import thinc.api
 from fastcore.basics import patch

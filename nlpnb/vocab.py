@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_vocab.ipynb #a6478bdf
 from __future__ import annotations
-import re, os, tempfile, unicodedata
+import re, unicodedata
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, Iterator, Optional, Set, Tuple, Union
 import numba

@@ -1,6 +1,6 @@
 """Corpus readers, batchers and augmenters on real data: a slice of UD English EWT written as .nlpnb, read
 through readers resolved from a config's [corpora] and [training] blocks, as the training loop will."""
-import importlib.util, itertools, random, shutil, sys
+import importlib.util, itertools, random, sys
 from collections import Counter
 from pathlib import Path
 
@@ -11,7 +11,7 @@ from thinc.api import fix_random_seed
 from nlpnb.config import apply_overrides, config_from_str
 from nlpnb.language import blank
 from nlpnb.registry import registry
-from nlpnb.tokens import Doc, DocBin
+from nlpnb.tokens import DocBin
 from nlpnb.training.converters import read_conllu
 from nlpnb.training.corpus import CorpusPathError, resolve_dot_names
 import nlpnb.training.augment, nlpnb.training.batchers  # noqa: F401  (registrations)

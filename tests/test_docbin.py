@@ -3,7 +3,7 @@
 Fixtures in tests/fixtures/ were written by spaCy 3.8 with make_spacy_fixtures.py (sentences made up for
 these tests); each .json holds the annotations spaCy itself reads back from the .spacy file next to it.
 """
-import json, os, random, shutil, subprocess, time, zlib
+import json, os, random, subprocess, time, zlib
 from pathlib import Path
 
 import numpy as np

@@ -12,7 +12,6 @@ available yet. Config round trips without training are covered in nbs/07_languag
 import json, os, re, subprocess, sys
 from pathlib import Path
 import pytest
-from thinc.api import Config
 
 import nlpnb
 from nlpnb.cli import run_cli

@@ -1,6 +1,6 @@
 """`nlpnb.train` in a real Jupyter kernel: the cell returns while training goes on, the monitor is displayed, and a
 click on its Stop button, sent as a frontend sends it, reaches the kernel and ends training cleanly."""
-import json, queue, textwrap, time
+import json, textwrap, time
 from pathlib import Path
 
 import pytest

@@ -12,7 +12,7 @@
 - lemmatizer with tables built from EWT train: lookup lemma_acc 0.9527; rule mode with gold POS and morphology
   0.9666, with gold POS only 0.9511: the same lemmas as spaCy's lemmatizer given the same tables.
 """
-import json, os, subprocess, warnings
+import json, os, subprocess
 from collections import Counter, defaultdict
 from pathlib import Path
 

@@ -12,7 +12,7 @@ import pytest
 from thinc.api import fix_random_seed
 
 import nlpnb
-from nlpnb.pipeline.tagger import Tagger, aligned_keys
+from nlpnb.pipeline.tagger import aligned_keys
 from nlpnb.pipeline.morphologizer import Morphologizer
 from nlpnb.pipeline.senter import SentenceRecognizer
 from nlpnb.scorer import Scorer

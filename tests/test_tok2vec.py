@@ -18,7 +18,7 @@ from thinc.api import (Adam, Model, SequenceCategoricalCrossentropy, Softmax, ch
 
 import nlpnb
 from nlpnb.language import Language
-from nlpnb.ml.listener import Tok2VecListener, listener_nodes
+from nlpnb.ml.listener import listener_nodes
 from nlpnb.pipeline.base import TrainablePipe
 from nlpnb.pipeline.listeners import connect_listeners, replace_listeners, replace_sourced_listeners
 from nlpnb.pipeline.tok2vec import Tok2Vec

@@ -1,6 +1,6 @@
 """Tokenizer checks on real data and hostile input: EWT round trips and agreement, Unicode, whitespace, the fast
 and regex paths, explain, serialization. spaCy itself is only used when NLPNB_SPACY_PYTHON names its interpreter."""
-import json, os, random, subprocess, sys, unicodedata
+import json, os, random, subprocess, unicodedata
 from pathlib import Path
 import pytest
 from nlpnb.language import blank, get_lang_class

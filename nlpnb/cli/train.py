@@ -6,7 +6,7 @@
 from __future__ import annotations
 import argparse, json, statistics, sys, time
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 from . import command, styled
 from .config import add_config_arguments, read_cli_config
 from ..util import import_code, write_file_atomic

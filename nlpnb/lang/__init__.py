@@ -65,7 +65,6 @@ ALPHA = LOWER + UPPER + UNCASED
 ALPHA_LOWER = LOWER + UNCASED
 ALPHA_UPPER = UPPER + UNCASED
 ICONS = _cls("So")
-del _RUNS
 
 # %% ../../nbs/06_lang.ipynb #a7e62757
 PUNCT_CHARS = "…,:;!?¿؟¡()[]{}<>_#*&" + "。？！，、；：～" + "·।،۔؛٪"

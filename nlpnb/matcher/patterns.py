@@ -5,7 +5,7 @@
 # %% ../../nbs/49a_matcher_patterns.ipynb #bcb8204a
 from __future__ import annotations
 import json, re
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Iterable, List, Optional, Sequence, Tuple, Union
 import numpy as np
 from ..symbols import (ORTH, LOWER, NORM, SHAPE, PREFIX, SUFFIX, LENGTH, LEMMA, POS, TAG, DEP, MORPH, ENT_TYPE,
     ENT_ID, ENT_KB_ID, ENT_IOB, SENT_START, SPACY, ATTR_NAMES_BY_ID)

@@ -9,7 +9,7 @@ __all__ = ['InT', 'OutT', 'vector_rows', 'init', 'forward', 'StaticVectors']
 from typing import Callable, List, Optional, Tuple, Union
 import numpy as np
 from thinc.api import Model, glorot_uniform_init
-from thinc.types import Floats2d, Ragged
+from thinc.types import Ragged
 from thinc.util import partial
 from ..registry import registry
 from ..symbols import intify_attr

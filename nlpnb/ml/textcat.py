@@ -8,7 +8,7 @@ __all__ = ['InT', 'OutT', 'ngram_counts', 'extract_ngrams', 'resize_output', 'Te
 
 # %% ../../nbs/47_ml_textcat.ipynb #06a17441
 from functools import partial
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 import numpy as np
 from thinc.api import (Dropout, LayerNorm, Linear, Logistic, Maxout, Model, NumpyOps, ParametricAttention, Softmax,
                        SparseLinear_v2, chain, concatenate, list2ragged, reduce_first, reduce_last, reduce_max,

@@ -33,8 +33,8 @@ def Tok2Vec(embed: Model[List[Doc], List[Floats2d]], encode: Model[List[Floats2d
 
 # %% ../../nbs/40_ml_tok2vec.ipynb #41d19dfd
 @registry.architectures("nlpnb.MultiHashEmbed.v1")
-def MultiHashEmbed(width: int, attrs: List[Union[str, int]] = ["NORM", "PREFIX", "SUFFIX", "SHAPE"],
-                   rows: List[int] = [5000, 1000, 2500, 2500], include_static_vectors: bool = False) -> Model[InT, OutT]:
+def MultiHashEmbed(width: int, attrs: List[Union[str, int]] = ["NORM", "PREFIX", "SUFFIX", "SHAPE"],  # noqa: B006 (read, never changed)
+                   rows: List[int] = [5000, 1000, 2500, 2500], include_static_vectors: bool = False) -> Model[InT, OutT]:  # noqa: B006
     "Embed each of `attrs` in a hash table of `rows[i]` rows, concatenate, and mix down to `width` with Maxout."
     attrs, rows = list(attrs), list(rows)
     if not attrs: raise ValueError("MultiHashEmbed needs at least one attribute, e.g. attrs = [\"NORM\"]")

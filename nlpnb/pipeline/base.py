@@ -5,7 +5,7 @@
 # %% ../../nbs/30_pipe.ipynb #286f5a9a
 from __future__ import annotations
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 import srsly
 from fastcore.basics import patch
 from thinc.api import Model, Optimizer, set_dropout_rate

@@ -66,7 +66,7 @@ def load_tables(lookups: Union[str, Path, Dict[str, Any]], mode: str) -> Dict[st
     problems = [p for t in required + optional if t in lookups for p in table_problems(t, lookups[t])]
     if problems:
         more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
-        raise ValueError(f"[E1004] Invalid lemmatizer tables:\n  " + "\n  ".join(problems[:20]) + more)
+        raise ValueError("[E1004] Invalid lemmatizer tables:\n  " + "\n  ".join(problems[:20]) + more)
     return {t: (lookups[t] if t == "lemma_lookup" else {str(k).lower(): v for k, v in lookups[t].items()})
             for t in required + optional if t in lookups}
 

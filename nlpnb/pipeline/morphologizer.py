@@ -6,7 +6,7 @@
 __all__ = ['POS_FIELD', 'DEFAULT_MORPH_MODEL', 'combine_label', 'split_label', 'Morphologizer', 'make_morphologizer']
 
 # %% ../../nbs/45_morphologizer.ipynb #6825c0fc
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence
+from typing import Any, Callable, Dict, Iterable, List, Optional
 import numpy as np
 from fastcore.basics import patch
 from thinc.api import Model
@@ -115,7 +115,6 @@ def _write(self: Morphologizer, doc: Doc, ids: np.ndarray) -> None:
     old = doc.to_array(["POS", "MORPH"])
     overwrite, extend = self.cfg.get("overwrite", True), self.cfg.get("extend", False)
     if extend:
-        strings = self.vocab.strings
         for i in np.flatnonzero(old[:, 1]).tolist():  # tokens with features already: merge
             mine, theirs = MorphAnalysis(self.vocab, int(old[i, 1])).to_dict(), MorphAnalysis(self.vocab, int(morph[i])).to_dict()
             merged = {**mine, **theirs} if overwrite else {**theirs, **mine}

@@ -15,7 +15,6 @@ from ..scorer import senter_score
 from ..strings import get_string_id
 from ..symbols import ORTH, IS_PUNCT, SENT_START
 from ..tokens.doc import Doc, docs_to_array
-from ..training.example import Example
 
 # %% auto #0
 __all__ = ['DEFAULT_PUNCT_CHARS', 'sentence_starts', 'sentence_starts_reference', 'Sentencizer', 'make_sentencizer']

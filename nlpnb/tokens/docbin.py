@@ -6,9 +6,8 @@
 from __future__ import annotations
 import struct, zlib
 from pathlib import Path
-from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Set, Union
 import numpy as np
-import srsly
 from fastcore.basics import patch
 from ..strings import hash_strings
 from .doc import Doc, Span, SpanGroup
@@ -27,7 +26,7 @@ __all__ = ['DOCBIN_ALL_ATTRS', 'FORMAT_VERSION', 'STRING_ATTRS', 'DOC_ATTRS', 'N
 
 # %% ../../nbs/04_docbin.ipynb #18748d0d
 import functools, threading
-from srsly.msgpack import Packer, msgpack_encoders, msgpack_decoders
+from srsly.msgpack import Packer, msgpack_decoders
 from srsly.msgpack import _unpackb
 
 _local = threading.local()

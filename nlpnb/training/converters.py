@@ -117,7 +117,7 @@ def _conllu_check(path, sent: ConlluSentence) -> ConlluSentence:
 # %% ../../nbs/08_converters.ipynb #7bcbe868
 def read_conllu_sentences(path: Union[str, Path]) -> Iterator[ConlluSentence]:
     "Read a CoNLL-U file into validated `ConlluSentence` records; a malformed line raises `ConversionError`."
-    sent, start = ConlluSentence([], []), 0
+    sent = ConlluSentence([], [])
     lines = read_lines(path)
     for ln, line in enumerate(lines + [""], 1):
         if not line or line.isspace():

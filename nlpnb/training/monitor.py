@@ -4,7 +4,7 @@
 
 # %% ../../nbs/73_monitor.ipynb #6c3974f7
 from __future__ import annotations
-import io, sys, threading, time
+import io, sys, threading
 from pathlib import Path
 from typing import IO, Any, Callable, Dict, List, Optional, Tuple, Union
 from thinc.api import Config
@@ -217,11 +217,11 @@ def wait(self: TrainingRun, timeout: Optional[float] = None):
 
 # %% ../../nbs/73_monitor.ipynb #883853e9
 def train(config: Union[str, Path, Config, Dict[str, Any]], output_path: Optional[Union[str, Path]] = None,
-          overrides: Dict[str, Any] = {}, code: Optional[Union[str, Path]] = None, *, gpu_id: int = -1,
+          overrides: Optional[Dict[str, Any]] = None, code: Optional[Union[str, Path]] = None, *, gpu_id: int = -1,
           monitor: Optional[bool] = None, background: Optional[bool] = None) -> TrainingRun:
     "Train a pipeline from a config, as `nlpnb train` does. In a notebook: with the live monitor, in the background."
     import_code(str(code) if code else None)
-    config = _training_config(config, overrides)
+    config = _training_config(config, overrides or {})
     monitor = in_notebook() if monitor is None else monitor
     background = monitor if background is None else background
     mon = TrainingMonitor(eval_frequency=_eval_frequency(config)) if monitor else None

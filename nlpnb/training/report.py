@@ -6,7 +6,7 @@
 from __future__ import annotations
 import json, math, time
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 from ..util import escape_html, write_file_atomic
 
 # %% auto #0
