@@ -80,6 +80,15 @@ def _clip(text: str, n: int=50) -> str:
 
 class Tally:
     """Counts from one pass over a corpus: numbers (`n`), label counters (`labels`), examples of each problem."""
+    name: str
+    source: str
+    max_examples: int
+    n: Counter
+    labels: Dict[str, Counter]
+    examples: Dict[str, List[str]]
+    failure: Optional[str]
+    i: int
+    text: Any
 
     def __init__(self, name: str, source: str='', max_examples: int=5):
         ...
@@ -171,6 +180,11 @@ class CorpusCheck(DataCheck):
 
 class TokenLabelCheck(DataCheck):
     """A per-token label column (TAG, POS, MORPH, LEMMA)."""
+    attr: int
+    what: str
+    empty_label: Optional[str]
+    also_annotated_by: Optional[int]
+    open_class: bool
 
     def __init__(self, key: str, title: str, attr: int, what: str, factories: Tuple[str, ...], assigns: Tuple[str, ...], threshold: int=0, empty_label: Optional[str]=None, also_annotated_by: Optional[int]=None, open_class: bool=False):
         ...

@@ -54,6 +54,17 @@ _Component = Callable[[Doc], Doc]
 
 class Language:
     """A text-processing pipeline: a vocab, a tokenizer, and components run in order."""
+    vocab: Any
+    max_length: int
+    _meta: Dict[str, Any]
+    tokenizer: Any
+    _components: List[Tuple[str, _Component]]
+    _disabled: Set[str]
+    _pipe_meta: Dict[str, 'FactoryMeta']
+    _pipe_configs: Dict[str, Config]
+    _config: Config
+    batch_size: Any
+    _optimizer: Any
     lang: Optional[str] = None
     Defaults: Type[BaseDefaults] = ...
 
@@ -279,6 +290,7 @@ def _merge(base: Dict[str, Any], update: Dict[str, Any]) -> Dict[str, Any]:
 
 class DisabledPipes(list):
     """The components `select_pipes` disabled; `restore()` (or leaving the `with` block) enables them again."""
+    nlp: Language
 
     def __init__(self, nlp: Language, names: List[str]):
         ...

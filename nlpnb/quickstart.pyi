@@ -20,6 +20,17 @@ def _problem(lang: str, pipeline: Sequence[str], vectors: bool, pretraining: boo
 
 class QuickstartConfig:
     """The quickstart form: options on the left, the config they make on the right, buttons to save it."""
+    lang: Any
+    components: Any
+    hardware: Any
+    optimize: Any
+    vectors: Any
+    pretraining: Any
+    folder: Any
+    save_base: Any
+    save_full: Any
+    message: Any
+    text: Any
 
     def __init__(self, lang: str='en', pipeline: Iterable[str]=('tagger', 'parser', 'ner'), optimize: str='efficiency', hardware: str='CPU', vectors: bool=False, pretraining: bool=False, folder: Union[str, Path]='.'):
         ...

@@ -44,6 +44,8 @@ def get_string_id(s: Union[str, int]) -> int:
 
 class StringStore:
     """Two-way map between strings and 64-bit keys."""
+    _key2str: Dict[int, str]
+    _str2key: Dict[str, int]
 
     def __init__(self, strings: Iterable[str]=()):
         ...

@@ -52,6 +52,18 @@ def _pattern_of(fn: Optional[Callable], name: str) -> Optional[list]:
 
 class Tokenizer:
     """Split text into a `Doc` with prefix, suffix and infix rules and special cases."""
+    vocab: Vocab
+    max_cache_size: int
+    _prefix_search: Optional[Callable]
+    _suffix_search: Optional[Callable]
+    _infix_finditer: Optional[Callable]
+    _token_match: Optional[Callable]
+    _url_match: Optional[Callable]
+    _rules: Dict[str, List[Dict[int, str]]]
+    _specials: Dict[str, _Special]
+    _cache: Dict[str, _Entry]
+    _matcher: Dict[str, List[Tuple[Tuple[str, ...], str]]]
+    _spaced_patterns: Any
 
     def __init__(self, vocab: Vocab, rules: Optional[Dict[str, List[Dict]]]=None, prefix_search: Optional[Callable]=None, suffix_search: Optional[Callable]=None, infix_finditer: Optional[Callable]=None, token_match: Optional[Callable]=None, url_match: Optional[Callable]=None, *, max_cache_size: int=100000):
         ...

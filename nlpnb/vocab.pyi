@@ -90,6 +90,8 @@ _FLAG_IDS: Any
 
 class Lexeme:
     """A word type in the vocabulary: its text and lexical attributes."""
+    vocab: 'Vocab'
+    orth: int
 
     def __init__(self, vocab: 'Vocab', orth: int):
         ...
@@ -163,6 +165,9 @@ class Lexeme:
 
 class Vectors:
     """Word vectors: `data[key2row[key]]`."""
+    name: Optional[str]
+    data: Any
+    key2row: Dict[int, int]
 
     def __init__(self, *, shape: Tuple[int, int]=(0, 0), data: Optional[np.ndarray]=None, keys: Iterable[int]=(), name: Optional[str]=None):
         ...
@@ -214,6 +219,15 @@ def _new_table() -> NumbaDict:
 
 class Vocab:
     """Strings, lexical attributes and vectors shared by every Doc of a pipeline."""
+    strings: Any
+    lex_attr_getters: Any
+    stop_words: Set[str]
+    lang: str
+    writing_system: Any
+    vectors: Any
+    _seen: Set[int]
+    _lex_cache: Dict[int, Dict[int, Any]]
+    _lex_tables: Dict[int, NumbaDict]
 
     def __init__(self, strings: Union[StringStore, Iterable[str], None]=None, *, lex_attr_getters: Optional[Dict[int, Callable[[str], Any]]]=None, stop_words: Iterable[str]=(), lang: str='', vectors: Optional[Vectors]=None, writing_system: Optional[dict]=None):
         ...

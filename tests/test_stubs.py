@@ -76,3 +76,21 @@ def test_doc_stub_reads_well():
     token = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Token")
     decorators = [ast.unparse(d) for n in token.body if isinstance(n, ast.FunctionDef) and n.name == "norm" for d in n.decorator_list]
     assert decorators == ["property", "norm.setter"]
+
+def stub_names(cls) -> set:
+    "The names the stubs declare for `cls` and its bases (those in stubbed modules)."
+    names = set()
+    for klass in cls.__mro__:
+        stub = ROOT.joinpath(*klass.__module__.split(".")).with_suffix(".pyi")
+        if stub.exists(): names |= stub_classes(ast.parse(stub.read_text(encoding="utf-8"))).get(klass.__name__, set())
+    return names
+
+def test_stub_declares_instance_attributes():
+    "The attributes a pipeline, doc, vocab and tokenizer set on themselves (in __init__ or patched methods) are declared."
+    import nlpnb
+    nlp = nlpnb.blank("en")
+    doc = nlp("Stubs list instance attributes too.")
+    for obj in (nlp, doc, nlp.vocab, nlp.vocab.strings, nlp.tokenizer):
+        missing = set(vars(obj)) - stub_names(type(obj))
+        assert not missing, f"{type(obj).__name__} stub lacks {sorted(missing)}"
+    assert {"doc", "i"} <= stub_names(type(doc[0]))

@@ -58,6 +58,10 @@ def is_literal(node: Optional[ast.expr]) -> bool:
     if isinstance(node, ast.Tuple): return all(is_literal(e) for e in node.elts)
     return False
 
+def is_none(node) -> bool:
+    "A plain `None` is kept out of stubs (`x = None` would declare `x` None forever): it becomes `x: Any`."
+    return isinstance(node, ast.Constant) and node.value is None
+
 def patch_options(fn: ast.FunctionDef) -> Optional[dict]:
     "The keyword options of `fn`'s `@patch`/`@patch(...)` decorator, or None when it has none."
     for d in fn.decorator_list:
@@ -91,13 +95,30 @@ class Members:
     def extend(self, name, node): self.items.setdefault(name, []).append(node)
     def nodes(self) -> list: return [n for ns in self.items.values() for n in ns]
 
+def instance_attributes(fn) -> Iterator[Tuple[str, Optional[ast.expr]]]:
+    "(name, annotation or None) for each `self.name = ...` in method `fn`; `self.x = x` takes parameter `x`'s annotation."
+    params = fn.args.posonlyargs + fn.args.args
+    if not params: return
+    me = params[0].arg
+    rebound = {n.id for n in ast.walk(fn) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    annotations = {a.arg: a.annotation for a in params + fn.args.kwonlyargs if a.annotation is not None and a.arg not in rebound}
+    for node in ast.walk(fn):
+        if isinstance(node, ast.AnnAssign): pairs, given = [(node.target, None)], node.annotation
+        elif isinstance(node, ast.Assign): pairs, given = ModuleStub.targets(node), None
+        else: continue
+        for target, value in pairs:
+            if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == me:
+                yield target.attr, given or (annotations.get(value.id) if isinstance(value, ast.Name) else None)
+
 class ClassStub:
-    "A class of the module being stubbed: its definition (body left out) and its members."
+    "A class of the module being stubbed: its definition (body left out), its members, the methods that set attributes."
     def __init__(self, node: ast.ClassDef):
         self.node, self.members, self.doc = node, Members(), docstring(node.body)
+        self.methods: list = []  # source of its instance methods (patched ones too): their `self.x = ...` declare `x`
+        self.attributes: list = []  # `x: T` for those, filled by ModuleStub.declare_attributes
 
     def to_ast(self) -> ast.ClassDef:
-        body = ([self.doc] if self.doc else []) + self.members.nodes()
+        body = ([self.doc] if self.doc else []) + self.attributes + self.members.nodes()
         decorators = [d for d in self.node.decorator_list if dotted(d).split(".")[-1] in KEEP_DECORATORS]
         return ast.ClassDef(**{**self.node.__dict__, "body": body or [stmt("...")], "decorator_list": decorators})
 
@@ -164,6 +185,7 @@ class ModuleStub:
                 if name in members.items: members.extend(name, copy.deepcopy(node))
                 else: self.warnings.append(f"{self.name}: setter {cls}.{name} has no property in {cls}: left out")
             else: members.put(name, copy.deepcopy(node))
+            if not (opts.get("cls_method") or opts.get("static_method")): self.classes[cls].methods.append(fn)
 
     def attribute(self, name: str, value: Optional[ast.expr], own: Optional[Members]) -> list:
         "The members that give a class attribute `name` set to `value` (None: unknown) in a class body or from outside."
@@ -175,7 +197,7 @@ class ModuleStub:
             if source: return [renamed(n, value.attr, name) for n in source]
         if isinstance(value, ast.Name) and value.id in self.functions:  # `Cls.m = function`
             return [self.stub_function(self.functions[value.id], name, drop_self_annotation=True)]
-        if value is not None and is_literal(value): return [ast.Assign([ast.Name(name)], copy.deepcopy(value))]
+        if is_literal(value) and not is_none(value): return [ast.Assign([ast.Name(name)], copy.deepcopy(value))]
         self.uses_any = True
         return [any_attr(name)]
 
@@ -216,6 +238,7 @@ class ModuleStub:
             if node is cls.doc: continue
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 new = self.stub_function(node)
+                if not any(dotted(d) in ("staticmethod", "classmethod") for d in node.decorator_list): cls.methods.append(node)
                 chained = any(dotted(d).split(".")[-1] in ("setter", "getter", "deleter", "overload") for d in node.decorator_list)
                 (cls.members.extend(node.name, new) if chained and node.name in cls.members.items else cls.members.put(node.name, new))
             elif isinstance(node, ast.ClassDef):
@@ -252,7 +275,7 @@ class ModuleStub:
         return False
 
     def module_variable(self, name: str, value: Optional[ast.expr]) -> ast.stmt:
-        if value is not None and (is_literal(value) or self.is_type_alias(value)): return ast.Assign([ast.Name(name)], copy.deepcopy(value))
+        if (is_literal(value) and not is_none(value)) or (value is not None and self.is_type_alias(value)): return ast.Assign([ast.Name(name)], copy.deepcopy(value))
         if isinstance(value, ast.Constant) and isinstance(value.value, str): return stmt(f"{name}: str")
         self.uses_any = True
         return any_attr(name)
@@ -287,6 +310,24 @@ class ModuleStub:
                 self.set_on_class(ast.Attribute(obj, name), value); found = True
         return found
 
+    def inherited(self, cls: ClassStub, seen=()) -> set:
+        "Names `cls` and its bases in this module define."
+        names = {n for n in cls.members.items if isinstance(n, str)} | {a.target.id for a in cls.attributes}
+        for base in cls.node.bases:
+            if isinstance(base, ast.Name) and base.id in self.classes and base.id not in seen:
+                names |= self.inherited(self.classes[base.id], seen + (cls.node.name,))
+        return names
+
+    def declare_attributes(self, cls: ClassStub):
+        "Declare the attributes its methods set on `self` that the class does not define: `name: T` (or `Any`)."
+        known, found = self.inherited(cls), {}
+        for fn in cls.methods:
+            for name, annotation in instance_attributes(fn):
+                if name not in known and found.get(name) is None: found[name] = annotation
+        for name, annotation in found.items():
+            if annotation is None: self.uses_any = True
+            cls.attributes.append(ast.AnnAssign(ast.Name(name), copy.deepcopy(annotation) if annotation else ast.Name("Any"), None, 1))
+
     def build(self) -> ast.Module:
         body = self.tree.body
         doc = docstring(body)
@@ -316,6 +357,7 @@ class ModuleStub:
                     if isinstance(t, ast.Name): self.members.items.pop(t.id, None)
             elif isinstance(node, (ast.If, ast.Try, ast.With, ast.For, ast.Expr)) or type(node).__name__ == "TryStar":
                 self.setattr_calls(node); self.add_imports(node)
+        for cls in self.classes.values(): self.declare_attributes(cls)
         nodes = [n.to_ast() if isinstance(n, ClassStub) else n for n in self.members.nodes()]
         imports = [n for n in nodes if isinstance(n, (ast.Import, ast.ImportFrom))]  # first: patched members moved up use them
         imports.sort(key=lambda n: not (isinstance(n, ast.ImportFrom) and n.module == "__future__"))

@@ -13,6 +13,7 @@ from fastcore.basics import patch
 from .state import States, Gold, blank_gold, init_states as _init_states, take
 from ..tokens.doc import Span
 from functools import lru_cache
+from typing import Any
 __all__ = ['OUT', 'BEGIN', 'IN', 'LAST', 'UNIT', 'KIND_NAMES', 'INVALID_COST', 'valid_cuda', 'apply_cuda', 'features_cuda', 'BiluoPushDown', 'RefState', 'random_ner_batch']
 OUT = 0
 BEGIN = 1
@@ -108,6 +109,10 @@ def _tag_to_move(tag: Optional[str], ids: Dict[str, int]) -> int:
 
 class BiluoPushDown:
     """The entity recognizer's transition system: one BILUO move per token."""
+    strings: StringStore
+    neg_key: Optional[str]
+    labels: List[str]
+    _ids: Dict[str, int]
     name = 'ner'
 
     def __init__(self, strings: StringStore, labels: Sequence[str]=(), neg_key: Optional[str]=None):
@@ -193,6 +198,15 @@ def _tags_same_tokens(ref: Doc, label_ids: Dict[int, int]) -> np.ndarray:
 
 class RefState:
     """One NER state on Python lists (the reference implementation)."""
+    L: Any
+    n: Any
+    sent_start: Any
+    tok_offset: Any
+    fixed: Any
+    b: Any
+    ent_start: Any
+    ent_label: Any
+    tags: Any
 
     def __init__(self, n_labels, length, sent_start, presets, tok_offset=0):
         ...

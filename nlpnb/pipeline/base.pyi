@@ -50,6 +50,9 @@ class Pipe:
 
 class TrainablePipe(Pipe):
     """A component with a thinc model that learns from Examples."""
+    vocab: Any
+    model: Model
+    cfg: Dict[str, Any]
     is_trainable = True
 
     def __init__(self, vocab, model: Model, name: str='', **cfg):

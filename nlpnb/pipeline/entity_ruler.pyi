@@ -21,6 +21,18 @@ def pattern_problems(patterns: Sequence[Any], strings, *, strict: bool=False) ->
 
 class EntityRuler(Pipe):
     """Add entities to Docs from token patterns and phrase patterns."""
+    nlp: Language
+    name: str
+    scorer: Optional[Callable]
+    phrase_matcher_attr: Union[str, int, None]
+    validate: bool
+    overwrite: bool
+    ent_id_sep: str
+    matcher: Any
+    phrase_matcher: Any
+    _patterns: List[Dict[str, Any]]
+    _key_info: Dict[int, Tuple[str, str]]
+    _warned: Any
 
     def __init__(self, nlp: Language, name: str='entity_ruler', *, phrase_matcher_attr: Union[str, int, None]=None, validate: bool=False, overwrite_ents: bool=False, ent_id_sep: str='||', patterns: Optional[List[Dict[str, Any]]]=None, scorer: Optional[Callable]=ner_score):
         ...

@@ -31,6 +31,15 @@ _BASE_FORMS: Any
 
 class Lemmatizer(Pipe):
     """Assign lemmas by table lookup (`mode='lookup'`) or by POS-specific suffix rules (`mode='rule'`)."""
+    vocab: Vocab
+    name: str
+    mode: str
+    overwrite: bool
+    scorer: Optional[Callable]
+    lemmatize: Callable[[Token], List[str]]
+    tables: Dict[str, Any]
+    _index: Any
+    cache: Dict[tuple, int]
 
     def __init__(self, vocab: Vocab, name: str='lemmatizer', *, mode: str='lookup', overwrite: bool=False, scorer: Optional[Callable]=lemmatizer_score):
         ...

@@ -22,6 +22,8 @@ def split_label(label: str) -> tuple:
 
 class Morphologizer(Tagger):
     """Predicts POS and morphological features as one combined label per token."""
+    _pair_cache: Any
+    _columns: Any
 
     def __init__(self, vocab, model: Model, name: str='morphologizer', *, overwrite: bool=True, extend: bool=False, scorer: Optional[Callable]=morphologizer_score, label_smoothing: float=0.0):
         ...

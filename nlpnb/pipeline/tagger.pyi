@@ -25,6 +25,10 @@ def check_get_examples(get_examples: Any, name: str) -> None:
 
 class Tagger(TrainablePipe):
     """Predicts one label per token; this class writes fine-grained tags (`token.tag_`)."""
+    scorer: Optional[Callable]
+    _rehearsal_model: Optional[Model]
+    _keys: Tuple[Tuple[str, ...], Any]
+    _truth_cache: Any
 
     def __init__(self, vocab, model: Model, name: str='tagger', *, overwrite: bool=False, scorer: Optional[Callable]=tagger_score, neg_prefix: str='!', label_smoothing: float=0.0, **cfg):
         ...

@@ -39,6 +39,9 @@ def check_cats(examples: Iterable[Example], name: str, exclusive: bool, start: i
 
 class TextCategorizer(TrainablePipe):
     """Classify whole documents into mutually exclusive labels; writes `doc.cats`."""
+    scorer: Optional[Callable]
+    _rehearsal_model: Optional[Model]
+    model: Any
     multi_label = False
 
     def __init__(self, vocab, model: Model, name: str='textcat', *, threshold: float=0.0, scorer: Optional[Callable]=textcat_score):

@@ -17,6 +17,13 @@ __all__ = ['DEFAULT_TOK2VEC_MODEL', 'Tok2Vec', 'make_tok2vec']
 
 class _GradientSum:
     """Sums listeners' gradients for one batch; backpropagates once all have reported (or on `flush`)."""
+    pipe: 'Tok2Vec'
+    backprop: Callable
+    losses: Dict[str, float]
+    sgd: Optional[Optimizer]
+    shapes: Any
+    waiting: Any
+    d_outputs: Optional[List[Floats2d]]
 
     def __init__(self, pipe: 'Tok2Vec', outputs: List[Floats2d], backprop: Callable, listeners: Sequence[Model], losses: Dict[str, float], sgd: Optional[Optimizer]):
         ...
@@ -30,6 +37,10 @@ class _GradientSum:
 
 class Tok2Vec(TrainablePipe):
     """A shared token-to-vector model: stores its output in `doc.tensor` and trains through its listeners."""
+    listener_map: Dict[str, List[Tok2VecListener]]
+    _batch: Optional[SharedBatch]
+    _gradients: Optional[_GradientSum]
+    _stored: 'weakref.WeakKeyDictionary[Doc, Floats2d]'
 
     def __init__(self, vocab, model: Model, name: str='tok2vec'):
         ...

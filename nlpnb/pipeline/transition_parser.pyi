@@ -51,6 +51,9 @@ def oracle_pieces(moves, S: States, G: Gold, every: int) -> Tuple[States, Gold]:
 
 class TransitionParser(TrainablePipe):
     """Base of `Parser` and `EntityRecognizer`: a transition system whose moves a `TransitionBasedParser` model scores."""
+    moves: Any
+    scorer: Optional[Callable]
+    _rehearsal_model: Optional[Model]
     system: type = ...
 
     def __init__(self, vocab, model: Model, name: str, moves=None, *, update_with_oracle_cut_size: int=100, min_action_freq: int=30, beam_width: int=1, beam_density: float=0.0, beam_update_prob: float=0.0, scorer: Optional[Callable]=None, **cfg):

@@ -73,6 +73,9 @@ EMPTY_MORPH: Any
 
 class MorphAnalysis:
     """A token's morphological features: `None` or `''` is unknown (key 0), `'_'` or `{}` is known to have none."""
+    vocab: Vocab
+    _feats: Any
+    key: Any
 
     def __init__(self, vocab: Vocab, features: Union[str, Dict[str, str], int, None]=''):
         ...
@@ -109,6 +112,7 @@ DOC_COLUMNS: Any
 
 class _Columns(dict):
     """Columns by attribute id; an annotation column is allocated (zeros) the first time it is used."""
+    n: int
 
     def __init__(self, n: int):
         ...
@@ -134,6 +138,15 @@ def _ent_columns(tags: Sequence[Optional[str]], strings) -> Tuple[np.ndarray, np
 
 class Doc(_Extensible):
     """A sequence of tokens with their annotations."""
+    has_unknown_spaces: Any
+    vocab: Vocab
+    user_data: Any
+    cats: Dict[str, float]
+    tensor: Optional[Any]
+    spans: Any
+    _derived_starts: Optional[np.ndarray]
+    _cols: Any
+    _idx: Any
     _extensions: Dict[str, dict] = ...
 
     def __init__(self, vocab: Vocab, words: Optional[Sequence[str]]=None, spaces: Optional[Sequence[bool]]=None, *, user_data: Optional[dict]=None, tags: Optional[Sequence[Optional[str]]]=None, pos: Optional[Sequence[Optional[str]]]=None, morphs: Optional[Sequence[Optional[str]]]=None, lemmas: Optional[Sequence[Optional[str]]]=None, heads: Optional[Sequence[Optional[int]]]=None, deps: Optional[Sequence[Optional[str]]]=None, sent_starts: Optional[Sequence[Optional[bool]]]=None, ents: Optional[Sequence[Optional[str]]]=None, norms: Optional[Sequence[Optional[str]]]=None):
@@ -243,6 +256,8 @@ class Doc(_Extensible):
 
 class Token(_Extensible):
     """A view of token `i` of a Doc."""
+    doc: Doc
+    i: int
     _extensions: Dict[str, dict] = ...
     __slots__ = ('doc', 'i')
 
@@ -487,6 +502,12 @@ def _str_prop(attr: int, doc_attr: Optional[int]=None):
 
 class Span(_Extensible):
     """A slice of a Doc."""
+    doc: Doc
+    start: int
+    end: int
+    label: Any
+    kb_id: Any
+    id: Any
     _extensions: Dict[str, dict] = ...
 
     def __init__(self, doc: Doc, start: int, end: int, label: Union[str, int]=0, *, kb_id: Union[str, int]=0, span_id: Union[str, int]=0):
@@ -578,6 +599,10 @@ class Span(_Extensible):
 
 class SpanGroup:
     """A named list of spans of one Doc, with attributes."""
+    doc: Doc
+    name: str
+    attrs: Any
+    _spans: List[Span]
 
     def __init__(self, doc: Doc, *, name: str='', attrs: Optional[dict]=None, spans: Iterable[Span]=()):
         ...
@@ -609,6 +634,7 @@ class SpanGroup:
 
 class SpanGroups(dict):
     """`doc.spans`: a dict of SpanGroups; assigning a list of spans wraps it."""
+    doc: Doc
 
     def __init__(self, doc: Doc):
         ...

@@ -175,6 +175,17 @@ def _split(a: np.ndarray, lengths: np.ndarray) -> List[np.ndarray]:
 
 class DocBin:
     """Many Docs' annotations packed for storage: `add` Docs, `to_disk`; later `from_disk`, `get_docs`."""
+    version: Any
+    attrs: Any
+    store_user_data: bool
+    tokens: List[np.ndarray]
+    spaces: List[np.ndarray]
+    cats: List[Dict[str, float]]
+    flags: List[Dict[str, Any]]
+    span_groups: List[bytes]
+    user_data: List[Optional[bytes]]
+    strings: Set[str]
+    _seen: Set[int]
 
     def __init__(self, attrs: Iterable[Union[str, int]]=DOCBIN_ALL_ATTRS, store_user_data: bool=False, docs: Iterable[Doc]=()):
         ...

@@ -13,6 +13,9 @@ __all__ = ['AlignmentArray', 'Alignment', 'AlignmentBatch', 'align_many', 'align
 
 class AlignmentArray:
     """Ragged token-to-token map: source token `i` maps to `data[starts[i]:ends[i]]`."""
+    lengths: Any
+    data: Any
+    _ends: Optional[np.ndarray]
 
     def __init__(self, lengths: np.ndarray, data: np.ndarray):
         ...
@@ -129,6 +132,13 @@ class Alignment:
 
 class AlignmentBatch:
     """Alignments of many pairs in flat arrays; item `k` is pair `k`'s `Alignment`."""
+    x_lengths: Any
+    x_data: Any
+    y_lengths: Any
+    y_data: Any
+    x_tok_off: Any
+    y_tok_off: Any
+    link_off: Any
 
     def __init__(self, x_lengths, x_data, y_lengths, y_data, x_tok_off, y_tok_off, link_off):
         ...
@@ -155,9 +165,9 @@ _WHITESPACE: Any
 def random_tokenization_pair(rng: np.random.Generator, max_len: int=30) -> Tuple[List[str], List[str]]:
     """Two random tokenizations of one random text, differing in cuts, whitespace and case."""
     ...
-_CUDA_KERNEL = None
-_cuda = None
-_align_pair_dev = None
+_CUDA_KERNEL: Any
+_cuda: Any
+_align_pair_dev: Any
 
 def _align_kernel(xc, x_lens, x_tok_off, x_chr_off, yc, y_lens, y_tok_off, y_chr_off, space, link_i, link_j, x_count, y_count, n_links):
     """One thread per pair; pair k writes links from x_tok_off[k] + y_tok_off[k] on."""

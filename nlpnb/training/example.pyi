@@ -30,6 +30,9 @@ def _set_entities(doc: Doc, entities: Sequence, where: str) -> None:
 
 class Example:
     """A predicted Doc and its gold-standard reference."""
+    predicted: Doc
+    reference: Doc
+    _alignment: Optional[Alignment]
 
     def __init__(self, predicted: Doc, reference: Doc, *, alignment: Optional[Alignment]=None):
         ...

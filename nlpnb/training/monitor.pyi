@@ -15,6 +15,7 @@ __all__ = ['TrainingMonitor', 'notebook_logger', 'combine_loggers', 'TrainingRun
 
 class _WidgetStream(io.TextIOBase):
     """A text stream that appends to an `ipywidgets.Output` (safe to write from the training thread)."""
+    output: Any
 
     def __init__(self, output):
         ...
@@ -27,6 +28,18 @@ class _WidgetStream(io.TextIOBase):
 
 class TrainingMonitor:
     """A live view of training: status line, progress to the next evaluation, charts, evaluations table, Stop button."""
+    records: List[Dict[str, Any]]
+    stop_requested: Any
+    heading: Any
+    status: Any
+    progress: Any
+    stop_button: Any
+    charts: Any
+    table: Any
+    output: Any
+    log: Any
+    stream: Any
+    widget: Any
 
     def __init__(self, eval_frequency: int=200, title: str='nlpnb training'):
         ...
@@ -70,6 +83,19 @@ def _training_config(config: Union[str, Path, Config, Dict[str, Any]], overrides
 
 class TrainingRun:
     """A training run started by `nlpnb.train`: progress while it runs, the trained pipeline when it is done."""
+    config: Config
+    output_path: Optional[Path]
+    gpu_id: int
+    monitor: Optional[TrainingMonitor]
+    nlp: Any
+    best_path: Any
+    error: Any
+    steps: Any
+    stopped: Any
+    _records: List[Dict[str, Any]]
+    _stop: Any
+    _done: Any
+    _thread: Optional[threading.Thread]
 
     def __init__(self, config: Config, output_path: Optional[Path], *, gpu_id: int=-1, monitor: Optional[TrainingMonitor]=None):
         ...
