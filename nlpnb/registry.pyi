@@ -24,21 +24,21 @@ def _create(name: str) -> _Registry:
 
 class registry(thinc.api.registry):
     """thinc's registries plus nlpnb's: `registry.architectures`, `registry.readers`, `registry.callbacks`..."""
-    architectures: Any
-    factories: Any
-    readers: Any
-    batchers: Any
-    loggers: Any
-    callbacks: Any
-    augmenters: Any
-    scorers: Any
-    tokenizers: Any
-    languages: Any
-    vectors: Any
-    misc: Any
-    span_getters: Any
-    annotation_setters: Any
-    lookups: Any
+    architectures: _Registry
+    factories: _Registry
+    readers: _Registry
+    batchers: _Registry
+    loggers: _Registry
+    callbacks: _Registry
+    augmenters: _Registry
+    scorers: _Registry
+    tokenizers: _Registry
+    languages: _Registry
+    vectors: _Registry
+    misc: _Registry
+    span_getters: _Registry
+    annotation_setters: _Registry
+    lookups: _Registry
 
     @classmethod
     def registry_names(cls) -> List[str]:

@@ -198,8 +198,16 @@ class ModuleStub:
         if isinstance(value, ast.Name) and value.id in self.functions:  # `Cls.m = function`
             return [self.stub_function(self.functions[value.id], name, drop_self_annotation=True)]
         if is_literal(value) and not is_none(value): return [ast.Assign([ast.Name(name)], copy.deepcopy(value))]
+        return [self.variable(name, value)]
+
+    def variable(self, name: str, value: Optional[ast.expr]) -> ast.stmt:
+        "`name: T` when `value` calls a class of this module or a function with a return annotation, else `name: Any`."
+        callee = dotted(value) if isinstance(value, ast.Call) else ""
+        if callee in self.classes: return ast.AnnAssign(ast.Name(name), ast.Name(callee), None, 1)
+        if callee in self.functions and self.functions[callee].returns is not None:
+            return ast.AnnAssign(ast.Name(name), copy.deepcopy(self.functions[callee].returns), None, 1)
         self.uses_any = True
-        return [any_attr(name)]
+        return any_attr(name)
 
     def property_members(self, name: str, call: ast.Call, own: Optional[Members]) -> list:
         "`name = property(fget, fset, ...)` as a `@property` (and its setter)."
@@ -277,8 +285,7 @@ class ModuleStub:
     def module_variable(self, name: str, value: Optional[ast.expr]) -> ast.stmt:
         if (is_literal(value) and not is_none(value)) or (value is not None and self.is_type_alias(value)): return ast.Assign([ast.Name(name)], copy.deepcopy(value))
         if isinstance(value, ast.Constant) and isinstance(value.value, str): return stmt(f"{name}: str")
-        self.uses_any = True
-        return any_attr(name)
+        return self.variable(name, value)
 
     def add_imports(self, block: ast.stmt):
         "Keep the imports of a top-level `try`/`if`/`with` block (a name bound twice keeps its first import)."

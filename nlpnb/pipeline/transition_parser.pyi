@@ -27,8 +27,8 @@ __all__ = ['DEFAULT_PARSER_MODEL', 'DEFAULT_NER_MODEL', 'gold_softmax_grad', 'mo
 def _default_model(state_type: str) -> Dict[str, Any]:
     """The `[model]` block: spaCy's parser settings over the `tok2vec` component's default embedding (one definition)."""
     ...
-DEFAULT_PARSER_MODEL: Any
-DEFAULT_NER_MODEL: Any
+DEFAULT_PARSER_MODEL: Dict[str, Any]
+DEFAULT_NER_MODEL: Dict[str, Any]
 
 def _masked_softmax(scores: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Row-wise softmax of `scores` over the entries where `mask` is true (0 elsewhere; rows need one true entry)."""

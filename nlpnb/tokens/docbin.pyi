@@ -73,7 +73,7 @@ def unpack_span(data: bytes) -> SpanRecord:
 
 def _describe(x: Any) -> str:
     ...
-EMPTY_SPAN_GROUPS: Any
+EMPTY_SPAN_GROUPS: bytes
 
 def span_group_to_bytes(group: GroupRecord) -> bytes:
     """One group as msgpack."""
