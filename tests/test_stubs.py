@@ -94,3 +94,92 @@ def test_stub_declares_instance_attributes():
         missing = set(vars(obj)) - stub_names(type(obj))
         assert not missing, f"{type(obj).__name__} stub lacks {sorted(missing)}"
     assert {"doc", "i"} <= stub_names(type(doc[0]))
+
+SAMPLE = '''"""A sample module."""
+from __future__ import annotations
+from typing import List, Optional
+from fastcore.basics import patch
+import numba
+try: import cupy
+except ImportError: cupy = None
+if False:
+    from os import sep
+__all__ = ["A", "B", "f"]
+N, M = 1, "m"
+Alias = List[int]
+_lookup = {}
+
+class A:
+    "An A."
+    x: int = 0
+    def __init__(self, n: int): self.n, self.items = n, []
+    def old(self) -> int: return 1
+
+class B(A): pass
+
+@numba.njit(cache=True)
+def f(x: int = N) -> int:
+    "Twice x."
+    return 2 * x
+
+@patch
+def old(self: A) -> str:
+    "Replaces A.old."
+    return ""
+
+@patch(as_prop=True)
+def size(self: A) -> int: return self.n
+
+@patch(set_prop=True)
+def size(self: A, value: int) -> None: self.n = value; self.resized = True
+
+@patch(cls_method=True)
+def make(cls: A, n: int) -> A: return cls(n)
+
+@patch(static_method=True)
+def helper(a: A) -> None: pass
+
+@patch
+def both(self: (A, B), k: Optional[int] = None) -> None: "On A and B."
+
+@patch(nm="renamed")
+def _whatever(self: "A | B") -> None: pass
+
+@patch
+def elsewhere(self: list) -> None: pass
+
+A.alias = A.size
+A.twice = property(lambda self: self.n * 2)
+A.__doc__ = "An A, documented later."
+for _name in ("p", "q"): setattr(A, _name, property(lambda self: 0))
+'''
+
+def test_sample_module(tmp_path, capsys):
+    "Each rule of tools/make_stubs.py on a small module."
+    sys.path.insert(0, str(ROOT / "tools"))
+    try: import make_stubs
+    finally: sys.path.remove(str(ROOT / "tools"))
+    tree = ast.parse(SAMPLE)
+    assert make_stubs.needs_stub(tree) and not make_stubs.needs_stub(ast.parse("from x import A\n@patch\ndef f(self: A): pass"))
+    stub = make_stubs.ModuleStub(tree, "sample.py")
+    text = ast.unparse(ast.fix_missing_locations(stub.build()))
+    compile(text, "sample.pyi", "exec")
+    module = ast.parse(text)
+    assert ast.get_docstring(module) == "A sample module."
+    assert "import cupy" in text and "from os import sep" in text and "cupy = None" not in text
+    assert "N = 1" in text and "M = 'm'" in text and "Alias = List[int]" in text and "_lookup: Any" in text
+    assert "def f(x: int=N) -> int:" in text and "njit" not in text and "@patch" not in text
+    assert [n.name for n in module.body if isinstance(n, ast.FunctionDef)] == ["f"]  # patched functions live in classes
+    a = next(n for n in module.body if isinstance(n, ast.ClassDef) and n.name == "A")
+    a_text = ast.unparse(a)
+    assert ast.get_docstring(a) == "An A, documented later."
+    for line in ["n: int", "items: Any", "resized: Any", "x: int = 0", "def old(self) -> str:", "@property\n    def size(self) -> int:",
+                 "@size.setter\n    def size(self, value: int) -> None:", "@classmethod\n    def make(cls, n: int) -> A:",
+                 "@staticmethod\n    def helper(a: A) -> None:", "def both(self, k: Optional[int]=None) -> None:",
+                 "def renamed(self) -> None:", "@property\n    def alias(self) -> int:", "@alias.setter",
+                 "@property\n    def twice(self) -> Any:", "p: Any", "q: Any"]:
+        assert line in a_text, line
+    assert a_text.count("def old") == 1 and "elsewhere" not in text
+    b_text = ast.unparse(next(n for n in module.body if isinstance(n, ast.ClassDef) and n.name == "B"))
+    assert "def both(self" in b_text and "def renamed(self" in b_text and "size" not in b_text
+    assert any("elsewhere" in w for w in stub.warnings)
