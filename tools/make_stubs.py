@@ -38,6 +38,7 @@ def stmt(src: str) -> ast.stmt: return ast.parse(src).body[0]
 def any_attr(name: str) -> ast.stmt: return stmt(f"{name}: Any")
 
 def docstring(body: list) -> Optional[ast.Expr]:
+    "The docstring statement of a module, class or function body, if any."
     first = body[0] if body else None
     if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str): return first
     return None
@@ -283,7 +284,9 @@ class ModuleStub:
         return False
 
     def module_variable(self, name: str, value: Optional[ast.expr]) -> ast.stmt:
-        if (is_literal(value) and not is_none(value)) or (value is not None and self.is_type_alias(value)): return ast.Assign([ast.Name(name)], copy.deepcopy(value))
+        "A top-level `name = value`: kept when a short constant or a type alias, else `name: str` / `name: T` / `name: Any`."
+        if (is_literal(value) and not is_none(value)) or (value is not None and self.is_type_alias(value)):
+            return ast.Assign([ast.Name(name)], copy.deepcopy(value))
         if isinstance(value, ast.Constant) and isinstance(value.value, str): return stmt(f"{name}: str")
         return self.variable(name, value)
 
@@ -301,10 +304,9 @@ class ModuleStub:
         self.n_imports += 1
         self.members.put(("import", self.n_imports), node)
 
-    def setattr_calls(self, node: ast.stmt) -> bool:
+    def setattr_calls(self, node: ast.stmt):
         "`setattr(Cls, 'attr', value)`, alone or in a `for name in ('a', 'b'): setattr(Cls, name, value)` loop."
         calls = [n for n in ast.walk(node) if isinstance(n, ast.Call) and dotted(n) == "setattr" and len(n.args) == 3]
-        found = False
         for call in calls:
             obj, attr, value = call.args
             if not (isinstance(obj, ast.Name) and obj.id in self.classes): continue
@@ -313,9 +315,7 @@ class ModuleStub:
             elif isinstance(node, ast.For) and isinstance(node.target, ast.Name) and isinstance(attr, ast.Name) and attr.id == node.target.id \
                     and isinstance(node.iter, (ast.Tuple, ast.List)) and all(isinstance(e, ast.Constant) for e in node.iter.elts):
                 names, value = [e.value for e in node.iter.elts], None
-            for name in names:
-                self.set_on_class(ast.Attribute(obj, name), value); found = True
-        return found
+            for name in names: self.set_on_class(ast.Attribute(obj, name), value)
 
     def inherited(self, cls: ClassStub, seen=()) -> set:
         "Names `cls` and its bases in this module define."
@@ -363,7 +363,7 @@ class ModuleStub:
                 for t in node.targets:
                     if isinstance(t, ast.Name): self.members.items.pop(t.id, None)
             elif isinstance(node, (ast.If, ast.Try, ast.With, ast.For, ast.Expr)) or type(node).__name__ == "TryStar":
-                self.setattr_calls(node); self.add_imports(node)
+                self.setattr_calls(node); self.add_imports(node)  # the rest of such statements is left out
         for cls in self.classes.values(): self.declare_attributes(cls)
         nodes = [n.to_ast() if isinstance(n, ClassStub) else n for n in self.members.nodes()]
         imports = [n for n in nodes if isinstance(n, (ast.Import, ast.ImportFrom))]  # first: patched members moved up use them
