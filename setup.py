@@ -40,7 +40,7 @@ setuptools.setup(
     url = cfg['git_url'],
     packages = setuptools.find_packages(include=['nlpnb', 'nlpnb.*']),
     include_package_data = True,
-    package_data = {'nlpnb': ['lang/*/*.json', 'data/*']},
+    package_data = {'': ['*.pyi'], 'nlpnb': ['lang/*/*.json', 'data/*']},  # '': every package (the stubs of tools/make_stubs.py)
     install_requires = requirements,
     extras_require = extras,
     python_requires  = '>=' + cfg['min_python'],
