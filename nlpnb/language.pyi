@@ -15,9 +15,9 @@ import difflib, inspect, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 import srsly
-from thinc.api import Config, ConfigValidationError
+from thinc.api import Config
 from .registry import registry, resolve_annotations
-from .config import ConfigError, config_problems, apply_overrides, load_config
+from .config import ConfigError, config_problems, load_config
 from .default_config import default_config, CONFIG_SECTION_ORDER
 from .util import write_dir_atomic
 from .pipeline.listeners import connect_listeners, replace_listeners as _replace_listeners, replace_sourced_listeners

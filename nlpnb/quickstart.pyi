@@ -4,7 +4,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable, List, Optional, Sequence, Union
 import ipywidgets as widgets
-from thinc.api import Config
 from .config import ConfigError
 from .init_config import available_components, base_config, init_config
 from .lang import available_languages

@@ -2,7 +2,7 @@
 """Named, versioned functions that a config refers to with `@architectures = "nlpnb.Tok2Vec.v1"`."""
 from __future__ import annotations
 import inspect
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List
 import catalogue
 import thinc.api
 from fastcore.basics import patch

@@ -2,7 +2,7 @@
 """`Pipe` for any component that annotates Docs; `TrainablePipe` for those that learn, with the `predict` / `set_annotations` / `update` / `get_loss` / `initialize` contract."""
 from __future__ import annotations
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 import srsly
 from fastcore.basics import patch
 from thinc.api import Model, Optimizer, set_dropout_rate

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 import numpy as np
 import srsly
+from fastcore.basics import patch
 from ..language import Language
 from .base import Pipe
 from ..scorer import lemmatizer_score
@@ -13,7 +14,6 @@ from ..symbols import ORTH, POS, MORPH, LEMMA
 from ..tokens.doc import Doc, Token, docs_to_array
 from ..training.example import Example
 from ..vocab import Vocab
-from fastcore.basics import patch
 __all__ = ['MODE_TABLES', 'table_problems', 'load_tables', 'Lemmatizer', 'make_lemmatizer']
 MODE_TABLES: Dict[str, Tuple[Tuple[str, ...], Tuple[str, ...]]]
 
@@ -91,6 +91,10 @@ class Lemmatizer(Pipe):
 
     def from_disk(self, path: Union[str, Path], *, exclude: Iterable[str]=()) -> Lemmatizer:
         ...
+
+def _distinct_rows(keys: np.ndarray) -> Tuple[list, np.ndarray, np.ndarray]:
+    """`(rows, first, inverse)`: the distinct rows of `keys` (ints for one column, else tuples), where each first occurs, and each row's index."""
+    ...
 
 def make_lemmatizer(nlp: Language, name: str, mode: str, overwrite: bool, scorer: Optional[Callable]) -> Lemmatizer:
     """A `Lemmatizer`; its tables come from `initialize(lookups=...)`."""

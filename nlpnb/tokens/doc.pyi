@@ -9,8 +9,7 @@ import srsly
 from fastcore.basics import patch
 from ..symbols import *
 from ..symbols import intify_attr, ATTR_NAMES_BY_ID
-from ..strings import get_string_id
-from ..vocab import Vocab, Lexeme, _FLAG_NAMES
+from ..vocab import Vocab, _FLAG_NAMES
 __all__ = ['EMPTY_MORPH', 'DOC_COLUMNS', 'Underscore', 'normalize_feats', 'MorphAnalysis', 'Doc', 'Token', 'Span', 'SpanGroup', 'SpanGroups', 'docs_to_array']
 
 class Underscore:

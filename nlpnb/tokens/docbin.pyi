@@ -3,9 +3,8 @@
 from __future__ import annotations
 import struct, zlib
 from pathlib import Path
-from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Set, Union
 import numpy as np
-import srsly
 from fastcore.basics import patch
 from ..strings import hash_strings
 from .doc import Doc, Span, SpanGroup
@@ -13,7 +12,7 @@ from ..vocab import Vocab
 from ..util import write_file_atomic
 from ..symbols import ATTR_NAMES_BY_ID, DEP, ENT_ID, ENT_IOB, ENT_KB_ID, ENT_TYPE, HEAD, LEMMA, MORPH, NORM, ORTH, POS, SENT_START, SPACY, SYMBOLS_BY_INT, SYMBOLS_BY_STR, TAG, UNIV_POS, intify_attrs
 import functools, threading
-from srsly.msgpack import Packer, msgpack_encoders, msgpack_decoders
+from srsly.msgpack import Packer, msgpack_decoders
 from srsly.msgpack import _unpackb
 __all__ = ['DOCBIN_ALL_ATTRS', 'FORMAT_VERSION', 'STRING_ATTRS', 'DOC_ATTRS', 'N_SYMBOLS', 'POS_IDS', 'SENT_START_VALUES', 'EMPTY_SPAN_GROUPS', 'REQUIRED_KEYS', 'write_bytes_atomic', 'msgpack_dumps', 'msgpack_loads', 'docbin_attrs', 'DocBinError', 'SpanRecord', 'GroupRecord', 'pack_span', 'unpack_span', 'span_group_to_bytes', 'span_group_from_bytes', 'span_groups_to_bytes', 'span_groups_from_bytes', 'decode_message', 'Columns', 'read_columns', 'string_keys', 'check_values', 'doc_span_groups', 'set_span_groups', 'Parsed', 'parse_docbin', 'DocBin']
 _local: Any
