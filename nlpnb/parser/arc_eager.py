@@ -4,11 +4,11 @@
 
 # %% ../../nbs/61_arc_eager.ipynb #ff94e69f
 from __future__ import annotations
-import math, types
 from collections import Counter
 from typing import Dict, Iterable, List, Optional, Sequence
 import numpy as np
 from numba import njit
+from ..kernels import CudaTwins, to_device, to_host
 from .state import States, Gold, blank_gold, init_states, take
 from ..symbols import HEAD, DEP, SENT_START
 from ..training.nonproj import deprojectivize, is_decorated
@@ -355,80 +355,52 @@ def _oracle_batch(S, G, n_labels, fallback, out, counts):
         counts[i] = k
 
 # %% ../../nbs/61_arc_eager.ipynb #8bb40e5b
-def _retarget(fn, **names):
-    "A copy of plain function `fn` whose global `names` are replaced (e.g. by CUDA device functions)."
-    g = dict(fn.__globals__)
-    g.update(names)
-    return types.FunctionType(fn.__code__, g, fn.__name__, fn.__defaults__, fn.__closure__)
-
 def _valid_kernel(n_labels, offset, length, b0, depth, stack, heads, sent_start, out):
-    i = _cuda.grid(1)
+    i = cuda.grid(1)
     if i < offset.shape[0]:
         _valid_one(i, n_labels, offset, length, b0, depth, stack, heads, sent_start, out[i])
 
 def _apply_kernel(actions, n_labels, fallback, offset, b0, depth, stack, heads, labels, lchild, rchild, sent_start):
-    i = _cuda.grid(1)
+    i = cuda.grid(1)
     if i < offset.shape[0]:
         _apply_one(i, actions[i], n_labels, fallback, offset, b0, depth, stack, heads, labels, lchild, rchild, sent_start)
 
 def _features_kernel(nF, offset, length, tok_offset, b0, depth, stack, lchild, rchild, out):
-    i = _cuda.grid(1)
+    i = cuda.grid(1)
     if i < offset.shape[0]:
         _features_one(i, nF, offset, length, tok_offset, b0, depth, stack, lchild, rchild, out[i])
 
 def _cost_kernel(n_labels, offset, length, b0, depth, stack, heads, gheads, glabels, gsent, out):
-    i = _cuda.grid(1)
+    i = cuda.grid(1)
     if i < offset.shape[0]:
         _cost_one(i, n_labels, offset, length, b0, depth, stack, heads, gheads, glabels, gsent, out[i])
 
-_CUDA: Dict[str, object] = {}
+_TWINS = CudaTwins([_flags_one, _move_ok, _attach_one, _row_of, _child_of, _no_head_left,   # callees first
+                    _valid_one, _apply_one, _features_one, _cost_one],
+                   {"valid": _valid_kernel, "apply": _apply_kernel, "features": _features_kernel, "costs": _cost_kernel})
 
-def _cuda_kernels() -> Dict[str, object]:
-    "Compile the device functions and kernels once."
-    if not _CUDA:
-        from numba import cuda
-        devs: Dict[str, object] = {}
-        for name in ("_flags_one", "_move_ok", "_attach_one", "_row_of", "_child_of", "_no_head_left",
-                     "_valid_one", "_apply_one", "_features_one", "_cost_one"):   # callees first
-            devs[name] = cuda.jit(device=True)(_retarget(globals()[name].py_func, **devs))
-        for name, k in (("valid", _valid_kernel), ("apply", _apply_kernel), ("features", _features_kernel), ("costs", _cost_kernel)):
-            _CUDA[name] = cuda.jit(_retarget(k, _cuda=cuda, **devs))
-    return _CUDA
-
-def _grid(B: int, threads: int): return (max(1, math.ceil(B / threads)), threads)
-
-def states_to_device(S: States) -> States:
-    "A copy of `S` on the GPU (numba device arrays)."
-    from numba import cuda
-    return type(S)(*(cuda.to_device(np.ascontiguousarray(a)) for a in S))
-
-def states_to_host(S: States) -> States:
-    "Numpy copies of device states."
-    return type(S)(*(a.copy_to_host() if hasattr(a, "copy_to_host") else np.asarray(a) for a in S))
+states_to_device, states_to_host = to_device, to_host   # a batch of States (or Gold) to the GPU and back
 
 def valid_cuda(S: States, n_labels: int, out, threads: int = 64):
     "`valid` on the GPU: one thread per state; `out` bool (B, 2 * n_labels + 1)."
-    B = len(S.offset)
-    if B: _cuda_kernels()["valid"][_grid(B, threads)](n_labels, S.offset, S.length, S.b0, S.depth, S.stack, S.heads, S.sent_start, out)
+    _TWINS.launch("valid", len(S.offset), n_labels, S.offset, S.length, S.b0, S.depth, S.stack, S.heads, S.sent_start, out, threads=threads)
     return out
 
 def apply_cuda(S: States, actions, n_labels: int, fallback: int, threads: int = 64) -> None:
     "`apply` on the GPU, in place."
-    B = len(S.offset)
-    if B: _cuda_kernels()["apply"][_grid(B, threads)](actions, n_labels, fallback, S.offset, S.b0, S.depth, S.stack, S.heads,
-                                                      S.labels, S.lchild, S.rchild, S.sent_start)
+    _TWINS.launch("apply", len(S.offset), actions, n_labels, fallback, S.offset, S.b0, S.depth, S.stack, S.heads,
+                  S.labels, S.lchild, S.rchild, S.sent_start, threads=threads)
 
 def features_cuda(S: States, nF: int, out, threads: int = 64):
     "`features` on the GPU; `out` int32 (B, nF)."
-    B = len(S.offset)
-    if B: _cuda_kernels()["features"][_grid(B, threads)](nF, S.offset, S.length, S.tok_offset, S.b0, S.depth, S.stack, S.lchild, S.rchild, out)
+    _TWINS.launch("features", len(S.offset), nF, S.offset, S.length, S.tok_offset, S.b0, S.depth, S.stack, S.lchild, S.rchild, out,
+                  threads=threads)
     return out
 
 def costs_cuda(S: States, G: Gold, n_labels: int, out, threads: int = 64):
     "`costs` on the GPU; `out` float32 (B, 2 * n_labels + 1)."
-    B = len(S.offset)
-    if B: _cuda_kernels()["costs"][_grid(B, threads)](n_labels, S.offset, S.length, S.b0, S.depth, S.stack, S.heads,
-                                                      G.heads, G.labels, G.sent_start, out)
+    _TWINS.launch("costs", len(S.offset), n_labels, S.offset, S.length, S.b0, S.depth, S.stack, S.heads,
+                  G.heads, G.labels, G.sent_start, out, threads=threads)
     return out
 
 # %% ../../nbs/61_arc_eager.ipynb #20deb92a

@@ -4,11 +4,11 @@
 
 # %% ../../nbs/62_ner_moves.ipynb #76b67ede
 from __future__ import annotations
-import types
 from collections import Counter
 from typing import Dict, Iterable, List, Optional, Sequence
 import numpy as np
 from numba import njit
+from ..kernels import CudaTwins
 from ..symbols import ENT_IOB, ENT_TYPE, ENT_KB_ID, ENT_ID
 from ..strings import StringStore
 from ..tokens.doc import Doc
@@ -267,10 +267,6 @@ def _apply_best_kernel(S, scores, seen, valid, actions):
     return actions
 
 # %% ../../nbs/62_ner_moves.ipynb #5a06e320
-def _rebind(fn, **names):
-    "A copy of plain function `fn` whose globals `names` are replaced (to call device functions)."
-    return types.FunctionType(fn.__code__, {**fn.__globals__, **names}, fn.__name__, fn.__defaults__, fn.__closure__)
-
 def _valid_cuda_kernel(offset, length, b0, ent_label, sent_start, preset_iob, preset_type, out):
     i = cuda.grid(1)
     if i < offset.shape[0]: _valid_one(offset, length, b0, ent_label, sent_start, preset_iob, preset_type, i, out)
@@ -283,47 +279,31 @@ def _features_cuda_kernel(length, tok_offset, b0, ent_start, nF, out):
     i = cuda.grid(1)
     if i < length.shape[0]: _features_one(length, tok_offset, b0, ent_start, i, nF, out)
 
-_CUDA: Dict[str, object] = {}
-
-def _cuda_kernels() -> Dict[str, object]:
-    "Compile the CUDA kernels once."
-    if not _CUDA:
-        from numba import cuda
-        dev = lambda f, **kw: cuda.jit(device=True)(_rebind(f.py_func, **kw))
-        rules = dev(_rules)
-        valid_one, apply_one, features_one = dev(_valid_one, _rules=rules), dev(_apply_one), dev(_features_one)
-        _CUDA["valid"] = cuda.jit(_rebind(_valid_cuda_kernel, cuda=cuda, _valid_one=valid_one))
-        _CUDA["apply"] = cuda.jit(_rebind(_apply_cuda_kernel, cuda=cuda, _apply_one=apply_one))
-        _CUDA["features"] = cuda.jit(_rebind(_features_cuda_kernel, cuda=cuda, _features_one=features_one))
-        _CUDA["cuda"] = cuda
-    return _CUDA
-
-def _launch(name: str, n: int, *args, threads: int = 64) -> None:
-    K = _cuda_kernels()
-    if n: K[name][(n + threads - 1) // threads, threads](*args)
+_TWINS = CudaTwins([_rules, _valid_one, _apply_one, _features_one],
+                   {"valid": _valid_cuda_kernel, "apply": _apply_cuda_kernel, "features": _features_cuda_kernel})
 
 def valid_cuda(S: States, n_moves: int) -> np.ndarray:
     "The valid-move mask on the GPU (bool, (B, n_moves))."
-    cuda = _cuda_kernels()["cuda"]
+    from numba import cuda
     d = [cuda.to_device(np.ascontiguousarray(a)) for a in (S.offset, S.length, S.b0, S.ent_label, S.sent_start, S.preset_iob, S.preset_type)]
     out = cuda.to_device(np.zeros((len(S.offset), n_moves), np.bool_))
-    _launch("valid", len(S.offset), *d, out)
+    _TWINS.launch("valid", len(S.offset), *d, out)
     return out.copy_to_host()
 
 def apply_cuda(S: States, actions: np.ndarray) -> None:
     "`apply` on the GPU; the state arrays it changes are copied back into `S`."
-    cuda = _cuda_kernels()["cuda"]
+    from numba import cuda
     names = ("b0", "ent_start", "ent_label", "ent_iob", "ent_type")
     d = {f: cuda.to_device(np.ascontiguousarray(getattr(S, f))) for f in names}
-    _launch("apply", len(S.offset), cuda.to_device(S.offset), *(d[f] for f in names), cuda.to_device(np.asarray(actions, np.int32)))
+    _TWINS.launch("apply", len(S.offset), cuda.to_device(S.offset), *(d[f] for f in names), cuda.to_device(np.asarray(actions, np.int32)))
     for f in names: getattr(S, f)[:] = d[f].copy_to_host()
 
 def features_cuda(S: States, nF: int) -> np.ndarray:
     "The feature rows on the GPU (int32, (B, nF))."
-    cuda = _cuda_kernels()["cuda"]
+    from numba import cuda
     d = [cuda.to_device(np.ascontiguousarray(a)) for a in (S.length, S.tok_offset, S.b0, S.ent_start)]
     out = cuda.to_device(np.zeros((len(S.offset), nF), np.int32))
-    _launch("features", len(S.offset), *d, nF, out)
+    _TWINS.launch("features", len(S.offset), *d, nF, out)
     return out.copy_to_host()
 
 # %% ../../nbs/62_ner_moves.ipynb #03803721
