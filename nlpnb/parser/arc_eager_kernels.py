@@ -74,6 +74,7 @@ def _move_ok(flags, action, n_labels):
         return (flags & F_LEFT) != 0
     return (flags & F_RIGHT) != 0
 
+# %% ../../nbs/61a_arc_eager_kernels.ipynb #6e4b2452
 @njit(cache=True, nogil=True)
 def _valid_one(i, n_labels, offset, length, b0, depth, stack, heads, sent_start, out):
     "Write state `i`'s valid-move mask into `out` (length 2 * n_labels + 1)."
@@ -214,6 +215,30 @@ def _arc_costs(o, n_labels, n, b, d, s0, gs0, gb, sent_b, gb_in_stack, kids_b_in
 
 # %% ../../nbs/61a_arc_eager_kernels.ipynb #79c9700b
 @njit(cache=True, nogil=True)
+def _b_links(o, b, d, stack, heads, gheads):
+    "(gold head of `b` on the stack: 0/1, headless stack items whose gold head is `b`)."
+    gb = gheads[o + b]
+    gb_in_stack = 0
+    kids_b_in_stack = 0
+    for k in range(d):
+        s = stack[o + k]
+        if gb == s:
+            gb_in_stack = 1
+        if heads[o + s] == -1 and gheads[o + s] == b:
+            kids_b_in_stack += 1
+    return gb_in_stack, kids_b_in_stack
+
+@njit(cache=True, nogil=True)
+def _kids_in_buffer(o, n, b, x, gheads):
+    "The gold children of `x` in the buffer `b..n-1`."
+    c = 0
+    for k in range(b, n):
+        if gheads[o + k] == x:
+            c += 1
+    return c
+
+# %% ../../nbs/61a_arc_eager_kernels.ipynb #d1f57454
+@njit(cache=True, nogil=True)
 def _cost_one(i, n_labels, offset, length, b0, depth, stack, heads, gheads, glabels, gsent, out):
     "Write the cost of every move of state `i` into `out`."
     o = offset[i]
@@ -234,12 +259,7 @@ def _cost_one(i, n_labels, offset, length, b0, depth, stack, heads, gheads, glab
     if b < n:
         gb = gheads[o + b]
         sent_b = gsent[o + b]
-        for k in range(d):
-            s = stack[o + k]
-            if gb == s:
-                gb_in_stack = 1
-            if heads[o + s] == -1 and gheads[o + s] == b:
-                kids_b_in_stack += 1
+        gb_in_stack, kids_b_in_stack = _b_links(o, b, d, stack, heads, gheads)
         out[SHIFT] = gb_in_stack + kids_b_in_stack
         if d > 0:
             if sent_b == 1:
@@ -248,10 +268,7 @@ def _cost_one(i, n_labels, offset, length, b0, depth, stack, heads, gheads, glab
                 out[SHIFT] += 1
             out[SHIFT] += _no_head_left(o, n, b, d, stack, heads, gheads, gsent, True)
     if d > 0:
-        kids_s0_in_buffer = 0
-        for k in range(b, n):
-            if gheads[o + k] == s0:
-                kids_s0_in_buffer += 1
+        kids_s0_in_buffer = _kids_in_buffer(o, n, b, s0, gheads)
         c = kids_s0_in_buffer
         if heads[o + s0] == -1:
             target = s0
@@ -401,7 +418,7 @@ def _cost_kernel(n_labels, offset, length, b0, depth, stack, heads, gheads, glab
         _cost_one(i, n_labels, offset, length, b0, depth, stack, heads, gheads, glabels, gsent, out[i])
 
 _TWINS = CudaTwins([left_move, right_move, _flags_one, _move_ok, _attach_one, _row_of, _child_of,   # callees first
-                    _no_head_left, _arc_costs, _valid_one, _apply_one, _features_one, _cost_one],
+                    _no_head_left, _b_links, _kids_in_buffer, _arc_costs, _valid_one, _apply_one, _features_one, _cost_one],
                    {"valid": _valid_kernel, "apply": _apply_kernel, "features": _features_kernel, "costs": _cost_kernel})
 
 # %% ../../nbs/61a_arc_eager_kernels.ipynb #17249651

@@ -5,6 +5,7 @@
 # %% ../../nbs/62b_ner_ref.ipynb #7d247bf2
 from __future__ import annotations
 from functools import lru_cache
+from fastcore.basics import patch
 from typing import List, Sequence
 import numpy as np
 from .ner_kernels import (OUT, BEGIN, IN, LAST, UNIT, INVALID_COST, move_code, move_kind, move_label, n_ner_moves,
@@ -39,54 +40,62 @@ class RefState:
     def _after(self, open_label, m):
         return move_label(m) if move_kind(m) in (BEGIN, IN) else -1
 
-    def best(self, gold):
-        "best(k, open) = fewest wrong known tags on tokens k.. (None: no admissible completion)."
-        @lru_cache(maxsize=None)
-        def f(k, open_label):
-            if k == self.n: return 0 if open_label < 0 else None
-            out = None
-            for m in range(n_ner_moves(self.L)):
-                if not self.admissible(k, open_label, m): continue
-                rest = f(k + 1, self._after(open_label, m))
-                if rest is None: continue
-                c = int(gold[k] >= 0 and gold[k] != m) + rest
-                out = c if out is None else min(out, c)
-            return out
-        return f
+# %% ../../nbs/62b_ner_ref.ipynb #70d0b810
+@patch
+def best(self: RefState, gold):
+    "best(k, open) = fewest wrong known tags on tokens k.. (None: no admissible completion)."
+    @lru_cache(maxsize=None)
+    def f(k, open_label):
+        if k == self.n: return 0 if open_label < 0 else None
+        out = None
+        for m in range(n_ner_moves(self.L)):
+            if not self.admissible(k, open_label, m): continue
+            rest = f(k + 1, self._after(open_label, m))
+            if rest is None: continue
+            c = int(gold[k] >= 0 and gold[k] != m) + rest
+            out = c if out is None else min(out, c)
+        return out
+    return f
 
-    def valid(self):
-        f = self.best([-1] * self.n)
-        return [self.b < self.n and self.admissible(self.b, self.ent_label, m) and f(self.b + 1, self._after(self.ent_label, m)) is not None
-                for m in range(n_ner_moves(self.L))]
+@patch
+def valid(self: RefState):
+    f = self.best([-1] * self.n)
+    return [self.b < self.n and self.admissible(self.b, self.ent_label, m) and f(self.b + 1, self._after(self.ent_label, m)) is not None
+            for m in range(n_ner_moves(self.L))]
 
-    def costs(self, gold, negs=()):
-        "Costs of every move; `negs`: (start, end, label) entities known to be wrong, +1 for the move that would close one."
-        if self.b >= self.n: return [0.0] * n_ner_moves(self.L)
-        f, v = self.best(gold), self.valid()
-        def closes_neg(m):
-            kind, l = move_kind(m), move_label(m)
-            if kind == LAST: return (self.ent_start, self.b + 1, l) in negs
-            return kind == UNIT and (self.b, self.b + 1, l) in negs
-        raw = [int(gold[self.b] >= 0 and gold[self.b] != m) + f(self.b + 1, self._after(self.ent_label, m)) + closes_neg(m)
-               if v[m] else None for m in range(n_ner_moves(self.L))]
-        low = min(r for r in raw if r is not None)
-        return [float(r - low) if r is not None else INVALID_COST for r in raw]
-
-    def apply(self, m):
+@patch
+def costs(self: RefState, gold, negs=()):
+    "Costs of every move; `negs`: (start, end, label) entities known to be wrong, +1 for the move that would close one."
+    if self.b >= self.n: return [0.0] * n_ner_moves(self.L)
+    f, v = self.best(gold), self.valid()
+    def closes_neg(m):
         kind, l = move_kind(m), move_label(m)
-        self.tags.append(m)
-        if kind == BEGIN: self.ent_start, self.ent_label = self.b, l
-        elif kind == LAST: self.ent_start, self.ent_label = -1, -1
-        self.b += 1
+        if kind == LAST: return (self.ent_start, self.b + 1, l) in negs
+        return kind == UNIT and (self.b, self.b + 1, l) in negs
+    raw = [int(gold[self.b] >= 0 and gold[self.b] != m) + f(self.b + 1, self._after(self.ent_label, m)) + closes_neg(m)
+           if v[m] else None for m in range(n_ner_moves(self.L))]
+    low = min(r for r in raw if r is not None)
+    return [float(r - low) if r is not None else INVALID_COST for r in raw]
 
-    def features(self, nF):
-        toks = [self.b, self.ent_start, self.b - 1, self.b + 1, self.b - 2, self.b + 2][:nF]
-        return [self.tok_offset + t if 0 <= t < self.n else -1 for t in toks]
+# %% ../../nbs/62b_ner_ref.ipynb #c42c1a52
+@patch
+def apply(self: RefState, m):
+    kind, l = move_kind(m), move_label(m)
+    self.tags.append(m)
+    if kind == BEGIN: self.ent_start, self.ent_label = self.b, l
+    elif kind == LAST: self.ent_start, self.ent_label = -1, -1
+    self.b += 1
 
-    def ent_columns(self):
-        "(ent_iob, ent_type) of the decided tokens, spaCy's codes."
-        iob = [2 if m == OUT else (3 if move_kind(m) in (BEGIN, UNIT) else 1) for m in self.tags]
-        return iob, [move_label(m) for m in self.tags]
+@patch
+def features(self: RefState, nF):
+    toks = [self.b, self.ent_start, self.b - 1, self.b + 1, self.b - 2, self.b + 2][:nF]
+    return [self.tok_offset + t if 0 <= t < self.n else -1 for t in toks]
+
+@patch
+def ent_columns(self: RefState):
+    "(ent_iob, ent_type) of the decided tokens, spaCy's codes."
+    iob = [2 if m == OUT else (3 if move_kind(m) in (BEGIN, UNIT) else 1) for m in self.tags]
+    return iob, [move_label(m) for m in self.tags]
 
 # %% ../../nbs/62b_ner_ref.ipynb #29e94d96
 def random_ner_batch(rng: np.random.Generator, vocab, labels: Sequence[str], n_docs: int, max_len: int = 12,

@@ -215,6 +215,7 @@ def _encode_one(tokens: Sequence[str]) -> Tuple[np.ndarray, np.ndarray]:
     else: lens = np.fromiter((len(t.lower()) for t in tokens), dtype=np.int32, count=len(tokens))
     return np.frombuffer(low.encode("utf-32-le"), dtype=np.int32), lens
 
+# %% ../../nbs/13_alignment.ipynb #bdb46390
 def _clip(text: str, n: int = 80) -> str: return text if len(text) <= n else text[:n] + "..."
 
 def _mismatch_error(xs: Sequence[str], ys: Sequence[str], index: Optional[int] = None) -> ValueError:
