@@ -210,6 +210,7 @@ def _replay_grads(self: TransitionParser, S: States, G: Gold, steps: List) -> Tu
     set_seen(self.model, seen)
     return grads, loss
 
+# %% ../../nbs/64_transition_parser.ipynb #cc1a596c
 @patch
 def update(self: TransitionParser, examples: Iterable[Example], *, drop: float = 0.0, sgd: Optional[Optimizer] = None,
            losses: Optional[Dict[str, float]] = None) -> Dict[str, float]:
@@ -247,6 +248,7 @@ def _group_softmax(x: np.ndarray, groups: np.ndarray, mask: np.ndarray) -> np.nd
     z = np.zeros(len(top)); np.add.at(z, groups, e)
     return e / np.where(z[groups] > 0, z[groups], 1.0)
 
+# %% ../../nbs/64_transition_parser.ipynb #511de355
 @patch
 def _beam_update(self: TransitionParser, docs: List[Doc], S0: States, G0: Gold, max_steps: Optional[int]) -> float:
     "The globally normalized beam update (gradients accumulated, not applied); its loss."
@@ -310,6 +312,7 @@ def _learn_from_teacher(self: TransitionParser, teacher: Model, examples: Iterab
     losses[self.name] += loss
     return losses
 
+# %% ../../nbs/64_transition_parser.ipynb #d605e02c
 def copy_model(model: Model) -> Model:
     "A deep copy of a parser model with its refs (thinc's `copy` drops them); a tok2vec listener is shared, not copied."
     copied = model.copy()
