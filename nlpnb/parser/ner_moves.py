@@ -141,6 +141,7 @@ def _tags_same_tokens(ref: Doc, label_ids: Dict[int, int]) -> np.ndarray:
         k = e
     return np.array(out, np.int32)
 
+# %% ../../nbs/62_ner_moves.ipynb #f6d945a3
 @patch
 def gold(self: BiluoPushDown, examples: Sequence, S: States) -> Gold:
     "The gold tags of states `S` (made from `[eg.predicted for eg in examples]`, or `take`s of them)."
