@@ -190,7 +190,7 @@ def _no_head_left(o, n, b, d, stack, heads, gheads, gsent, b_headless):
     return 0
 
 # %% ../../nbs/61a_arc_eager_kernels.ipynb #fbebae82
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _arc_costs(o, n_labels, n, b, d, s0, gs0, gb, sent_b, gb_in_stack, kids_b_in_stack, kids_s0_in_buffer,
                stack, heads, gheads, glabels, gsent, out):
     "Write the costs of LEFT-l and RIGHT-l (needs `s0` and `b`)."
@@ -214,7 +214,7 @@ def _arc_costs(o, n_labels, n, b, d, s0, gs0, gb, sent_b, gb_in_stack, kids_b_in
             out[right_move(l, n_labels)] += 1
 
 # %% ../../nbs/61a_arc_eager_kernels.ipynb #79c9700b
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _b_links(o, b, d, stack, heads, gheads):
     "(gold head of `b` on the stack: 0/1, headless stack items whose gold head is `b`)."
     gb = gheads[o + b]
@@ -228,7 +228,7 @@ def _b_links(o, b, d, stack, heads, gheads):
             kids_b_in_stack += 1
     return gb_in_stack, kids_b_in_stack
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _kids_in_buffer(o, n, b, x, gheads):
     "The gold children of `x` in the buffer `b..n-1`."
     c = 0
