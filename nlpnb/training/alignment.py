@@ -255,6 +255,7 @@ class Alignment:
 
     def __repr__(self) -> str: return f"Alignment(x2y={self.x2y.to_lists()}, y2x={self.y2x.to_lists()})"
 
+# %% ../../nbs/13_alignment.ipynb #1a953b60
 class AlignmentBatch:
     "Alignments of many pairs in flat arrays; item `k` is pair `k`'s `Alignment`."
     def __init__(self, x_lengths, x_data, y_lengths, y_data, x_tok_off, y_tok_off, link_off):
