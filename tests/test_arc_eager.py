@@ -10,8 +10,9 @@ from nlpnb.tokens.doc import Doc
 from nlpnb.training.example import Example
 from nlpnb.training import nonproj
 from nlpnb.parser.state import Gold, blank_gold, take, take_gold
-from nlpnb.parser.arc_eager import (ArcEager, RefState, ref_valid, ref_apply, ref_costs, ref_features,
-                                    random_projective_heads, SHIFT, REDUCE, BREAK)
+from nlpnb.parser.arc_eager import ArcEager
+from nlpnb.parser.arc_eager_kernels import SHIFT, REDUCE, BREAK
+from nlpnb.parser.arc_eager_ref import RefState, ref_valid, ref_apply, ref_costs, ref_features, random_projective_heads
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parents[1].parent / "shared" / "data"
@@ -277,15 +278,17 @@ def test_cuda_twins_under_simulator_match_cpu():
         from nlpnb.vocab import Vocab
         from nlpnb.tokens.doc import Doc
         from nlpnb.parser.state import Gold, blank_gold, take, take_gold
-        from nlpnb.parser import arc_eager as ae
+        from nlpnb.parser import arc_eager_kernels as ae
+        from nlpnb.parser.arc_eager import ArcEager
+        from nlpnb.parser.arc_eager_ref import random_projective_heads
         rng = np.random.default_rng(11)
         vocab, docs, G = Vocab(), [], []
         for _ in range(36):
             n = int(rng.integers(0, 12))
-            heads, starts = ae.random_projective_heads(rng, n, 5)
+            heads, starts = random_projective_heads(rng, n, 5)
             docs.append(Doc(vocab, words=["w"] * n, sent_starts=[None if rng.random() < 0.7 else bool(rng.integers(0, 2)) for _ in range(n)]))
             G.append((heads, [0 if h == k else int(rng.integers(1, 4)) for k, h in enumerate(heads)], starts))
-        moves = ae.ArcEager(vocab.strings, ["a", "b", "c"])
+        moves = ArcEager(vocab.strings, ["a", "b", "c"])
         S0 = moves.init_states(docs)
         cat = lambda k: np.concatenate([np.array(g[k], np.int32) for g in G] + [np.zeros(0, np.int32)])
         G0 = blank_gold(len(S0.stack), heads=cat(0), labels=cat(1), sent_start=cat(2))

@@ -5,7 +5,9 @@ import itertools, json, os, subprocess, sys, textwrap, time
 from pathlib import Path
 import numpy as np
 import pytest
-from nlpnb.parser.ner_moves import BiluoPushDown, RefState, random_ner_batch, INVALID_COST, _tag_to_move
+from nlpnb.parser.ner_moves import BiluoPushDown, _tag_to_move
+from nlpnb.parser.ner_kernels import INVALID_COST
+from nlpnb.parser.ner_ref import RefState, random_ner_batch
 from nlpnb.parser.state import Gold, blank_gold, take, take_gold
 from nlpnb.symbols import ENT_IOB, SPACY
 from nlpnb.tokens.doc import Doc, Span
@@ -318,7 +320,9 @@ def test_cuda_kernels_under_simulator_match_cpu():
         import json, numpy as np
         from numba import config
         assert config.ENABLE_CUDASIM
-        from nlpnb.parser.ner_moves import BiluoPushDown, random_ner_batch, valid_cuda, apply_cuda, features_cuda
+        from nlpnb.parser.ner_moves import BiluoPushDown
+        from nlpnb.parser.ner_kernels import valid_cuda, apply_cuda, features_cuda
+        from nlpnb.parser.ner_ref import random_ner_batch
         from nlpnb.parser.state import take
         from nlpnb.vocab import Vocab
         rng = np.random.default_rng(4)

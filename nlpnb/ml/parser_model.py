@@ -15,6 +15,7 @@ from thinc.types import Floats2d
 from ..registry import registry
 from ..tokens.doc import Doc
 from ..parser.state import States, take
+from ..parser.system import TransitionSystem
 
 # %% ../../nbs/63_ml_parser_model.ipynb #7db1b2cf
 def _affine_forward(model: Model, X: Floats2d, is_train: bool):
@@ -75,6 +76,7 @@ def scatter_features(dH, F, dP, dpad):
             dst = dPf[r, f] if r >= 0 else dpadf[f]
             for k in range(m): dst[k] += src[k]
 
+# %% ../../nbs/63_ml_parser_model.ipynb #d5599840
 @njit(cache=True, nogil=True)
 def state_scores(P, pad, b, F, upper_WT, upper_b, out):
     "Fused inference step: the move scores `out` (n, nO) of the states whose feature rows are `F` (n, nF)."
@@ -149,6 +151,7 @@ def resize_output(model: Model, new_nO: int) -> Model:
         model.attrs["seen"] = np.concatenate([np.asarray(seen, bool), np.zeros(new_nO - old_nO, bool)])
     return model
 
+# %% ../../nbs/63_ml_parser_model.ipynb #707b1362
 def get_seen(model: Model) -> np.ndarray:
     "A copy of the mask of moves the model may choose: `model.attrs['seen']` (bool, nO), or all of them where it is None."
     seen = model.attrs.get("seen")
@@ -175,7 +178,7 @@ def _params(model: Model):
         uW, ub = np.zeros((0, 0), b.dtype), np.zeros(0, b.dtype)
     return b, pad, uW, ub
 
-def _check_moves(model: Model, moves) -> int:
+def _check_moves(model: Model, moves: TransitionSystem) -> int:
     nO = model.get_dim("nO")
     if nO != moves.n_moves:
         raise ValueError(f"The parser model has {nO} outputs but the transition system has {moves.n_moves} moves: "
@@ -191,6 +194,7 @@ def _follow_actions(follow_t, B: int, active: np.ndarray) -> np.ndarray:
     full[active] = actions
     return full
 
+# %% ../../nbs/63_ml_parser_model.ipynb #f7293120
 def _gather(ops, P, pad, b, F: np.ndarray, kernel: Optional[bool] = None):
     "`sum_features` for any ops: the njit kernel on numpy arrays, array operations on a GPU's."
     if kernel if kernel is not None else isinstance(P, np.ndarray): return sum_features(P, pad, b, F, np.empty((len(F), *b.shape), dtype=P.dtype))
@@ -216,6 +220,7 @@ def _scatter(ops, dpre, F: np.ndarray, P_shape, pad_shape, kernel: Optional[bool
     dpad = (values * (~present)[:, :, None]).sum(axis=0).reshape(pad_shape)
     return dP.reshape(P_shape), dpad
 
+# %% ../../nbs/63_ml_parser_model.ipynb #b9aaac1a
 def parser_forward(model: Model, inputs: Tuple, is_train: bool):
     docs, moves, S0, follow = inputs[:4]
     max_steps = inputs[4] if len(inputs) > 4 else None
@@ -317,7 +322,7 @@ def _precompute(model: Model, docs: Sequence[Doc]):
     b, pad, uW, ub = (model.ops.to_numpy(a) for a in _params(model))
     return tuple(np.ascontiguousarray(a) for a in (P, b, pad, uW.T, ub))
 
-def greedy_parse(model: Model, docs: Sequence[Doc], moves, max_steps: Optional[int] = None) -> States:
+def greedy_parse(model: Model, docs: Sequence[Doc], moves: TransitionSystem, max_steps: Optional[int] = None) -> States:
     "The final states of greedy decoding of `docs` with `moves` (one per doc, in order)."
     nO, nF = _check_moves(model, moves), model.get_dim("nF")
     if not sum(len(doc) for doc in docs): return moves.init_states(docs)
@@ -339,13 +344,14 @@ def greedy_parse(model: Model, docs: Sequence[Doc], moves, max_steps: Optional[i
         t += 1
     return S
 
+# %% ../../nbs/63_ml_parser_model.ipynb #c5d294d5
 def _log_softmax(scores: np.ndarray, allowed: np.ndarray) -> np.ndarray:
     s = np.where(allowed, scores.astype(np.float64), -np.inf)
     top = s.max(axis=1, keepdims=True)
     top[~np.isfinite(top)] = 0.0
     return s - top - np.log(np.exp(s - top).sum(axis=1, keepdims=True))
 
-def beam_search(model: Model, docs: Sequence[Doc], moves, beam_width: int = 4, beam_density: float = 0.0,
+def beam_search(model: Model, docs: Sequence[Doc], moves: TransitionSystem, beam_width: int = 4, beam_density: float = 0.0,
                 max_steps: Optional[int] = None, S0: Optional[States] = None):
     """Beam search from the states `S0` (fresh ones for `docs` by default): `(S, group, logp, histories)` of the final
     beam, grouped by the start state each came from (`group`), best first; `histories[i]` is state i's moves."""
@@ -395,6 +401,7 @@ def beam_search(model: Model, docs: Sequence[Doc], moves, beam_width: int = 4, b
         t += 1
     return S, doc_of, logp, _histories(trail, len(doc_of))
 
+# %% ../../nbs/63_ml_parser_model.ipynb #1016fbb8
 def _histories(trail: List[Tuple[np.ndarray, np.ndarray]], n: int) -> List[np.ndarray]:
     "Each final beam state's moves, read back through the (parents, actions) of every step."
     idx, steps = np.arange(n), []
@@ -403,7 +410,7 @@ def _histories(trail: List[Tuple[np.ndarray, np.ndarray]], n: int) -> List[np.nd
     table = np.stack(steps[::-1], axis=1) if steps else np.zeros((n, 0), np.int32)
     return [row[row >= 0] for row in table]
 
-def beam_parse(model: Model, docs: Sequence[Doc], moves, beam_width: int = 4, beam_density: float = 0.0,
+def beam_parse(model: Model, docs: Sequence[Doc], moves: TransitionSystem, beam_width: int = 4, beam_density: float = 0.0,
                max_steps: Optional[int] = None) -> States:
     "The best final state of each doc after beam search of width `beam_width` (one per doc, in order)."
     S, doc_of, _, _ = beam_search(model, docs, moves, beam_width, beam_density, max_steps)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy, random, warnings
 from itertools import islice
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Type, Union
 import numpy as np
 import srsly
 from fastcore.basics import patch
@@ -22,6 +22,7 @@ from ..ml.parser_model import _log_softmax, beam_parse, beam_search, get_seen, g
 from ..parser.arc_eager import ArcEager
 from ..parser.ner_moves import BiluoPushDown
 from ..parser.state import Gold, States, concat, concat_gold, take, take_gold
+from ..parser.system import TransitionSystem
 from ..tokens.doc import Doc
 from ..training.example import Example
 import nlpnb.ml.parser_model, nlpnb.ml.tok2vec, nlpnb.scorer  # registers the architectures and scorers the defaults name
@@ -80,7 +81,7 @@ def move_table(seqs: Sequence[np.ndarray]) -> np.ndarray:
     for i, q in enumerate(seqs): table[i, :len(q)] = q
     return table
 
-def oracle_pieces(moves, S: States, G: Gold, every: int) -> Tuple[States, Gold]:
+def oracle_pieces(moves: TransitionSystem, S: States, G: Gold, every: int) -> Tuple[States, Gold]:
     "Copies of the states of `S` at every `every`-th move of their oracle sequences, and their gold."
     every = max(1, int(every))
     table = move_table(moves.oracle_actions(S, G))
@@ -96,9 +97,9 @@ def oracle_pieces(moves, S: States, G: Gold, every: int) -> Tuple[States, Gold]:
 # %% ../../nbs/64_transition_parser.ipynb #f8df15e1
 class TransitionParser(TrainablePipe):
     "Base of `Parser` and `EntityRecognizer`: a transition system whose moves a `TransitionBasedParser` model scores."
-    system: type = ArcEager
+    system: Type[TransitionSystem] = ArcEager
 
-    def __init__(self, vocab, model: Model, name: str, moves=None, *, update_with_oracle_cut_size: int = 100,
+    def __init__(self, vocab, model: Model, name: str, moves: Optional[TransitionSystem] = None, *, update_with_oracle_cut_size: int = 100,
                  min_action_freq: int = 30, beam_width: int = 1, beam_density: float = 0.0,
                  beam_update_prob: float = 0.0, scorer: Optional[Callable] = None, **cfg):
         super().__init__(vocab, model, name, update_with_oracle_cut_size=update_with_oracle_cut_size,
@@ -134,7 +135,7 @@ class TransitionParser(TrainablePipe):
         self._fit_output()
 
 # %% ../../nbs/64_transition_parser.ipynb #0cb610b2
-def _moves_of_examples(moves, examples: Sequence[Example]) -> np.ndarray:
+def _moves_of_examples(moves: TransitionSystem, examples: Sequence[Example]) -> np.ndarray:
     "The mask of moves the oracle takes on `examples`."
     seen = np.zeros(moves.n_moves, dtype=bool)
     for i in range(0, len(examples), 256):
@@ -146,8 +147,8 @@ def _moves_of_examples(moves, examples: Sequence[Example]) -> np.ndarray:
 
 @patch
 def _label_examples(self: TransitionParser, get_examples: Callable) -> List[str]:
-    "The labels of the examples: rare parser labels fall back to `dep`."
-    min_freq = self.cfg.get("min_action_freq", 1) if self.moves.name == "parser" else 1
+    "The labels of the examples (rare ones dropped where the system folds them: the parser's become `dep`)."
+    min_freq = self.cfg.get("min_action_freq", 1) if self.moves.folds_rare_labels else 1
     return self.moves.labels_from_examples(get_examples(), min_freq=max(1, min_freq))
 
 @patch
@@ -163,7 +164,7 @@ def initialize(self: TransitionParser, get_examples: Callable[[], Iterable[Examp
     sample = [eg for eg in islice(get_examples(), 1000) if len(eg.predicted)]
     self.model.initialize(X=[eg.predicted for eg in sample[:10]] or None)
     seen = _moves_of_examples(self.moves, sample) if sample else np.ones(self.moves.n_moves, dtype=bool)
-    seen[:3 if self.moves.name == "parser" else 1] = True   # the label-free moves are always allowed
+    seen[:self.moves.n_free_moves] = True   # the label-free moves are always allowed
     set_seen(self.model, seen)
 
 # %% ../../nbs/64_transition_parser.ipynb #eb91b014
@@ -182,7 +183,7 @@ def set_annotations(self: TransitionParser, docs: Sequence[Doc], states: States)
     self.moves.set_annotations(states, list(docs))
 
 # %% ../../nbs/64_transition_parser.ipynb #8d1b19c0
-def replay(moves, S: States, steps: List) -> Iterable[Tuple[States, np.ndarray, Any, np.ndarray]]:
+def replay(moves: TransitionSystem, S: States, steps: List) -> Iterable[Tuple[States, np.ndarray, Any, np.ndarray]]:
     "Walk the model's `steps` again on a copy of `S`: `(R, active, scores, actions)`, R as it was when scored."
     R = take(S, np.arange(len(S.offset)))
     full = np.full(len(S.offset), -1, np.int32)
@@ -209,6 +210,7 @@ def _replay_grads(self: TransitionParser, S: States, G: Gold, steps: List) -> Tu
     set_seen(self.model, seen)
     return grads, loss
 
+# %% ../../nbs/64_transition_parser.ipynb #cc1a596c
 @patch
 def update(self: TransitionParser, examples: Iterable[Example], *, drop: float = 0.0, sgd: Optional[Optimizer] = None,
            losses: Optional[Dict[str, float]] = None) -> Dict[str, float]:
@@ -246,6 +248,7 @@ def _group_softmax(x: np.ndarray, groups: np.ndarray, mask: np.ndarray) -> np.nd
     z = np.zeros(len(top)); np.add.at(z, groups, e)
     return e / np.where(z[groups] > 0, z[groups], 1.0)
 
+# %% ../../nbs/64_transition_parser.ipynb #511de355
 @patch
 def _beam_update(self: TransitionParser, docs: List[Doc], S0: States, G0: Gold, max_steps: Optional[int]) -> float:
     "The globally normalized beam update (gradients accumulated, not applied); its loss."
@@ -309,6 +312,7 @@ def _learn_from_teacher(self: TransitionParser, teacher: Model, examples: Iterab
     losses[self.name] += loss
     return losses
 
+# %% ../../nbs/64_transition_parser.ipynb #d605e02c
 def copy_model(model: Model) -> Model:
     "A deep copy of a parser model with its refs (thinc's `copy` drops them); a tok2vec listener is shared, not copied."
     copied = model.copy()

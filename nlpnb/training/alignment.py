@@ -4,13 +4,13 @@
 
 # %% ../../nbs/13_alignment.ipynb #47ba2bc7
 from __future__ import annotations
-import math
 from dataclasses import dataclass
 from itertools import chain
 from typing import List, Optional, Sequence, Tuple, Union
 import numpy as np
 import numba
 from fastcore.basics import patch
+from ..kernels import CudaTwins
 
 # %% auto #0
 __all__ = ['AlignmentArray', 'Alignment', 'AlignmentBatch', 'align_many', 'align_reference', 'random_tokenization_pair',
@@ -215,6 +215,7 @@ def _encode_one(tokens: Sequence[str]) -> Tuple[np.ndarray, np.ndarray]:
     else: lens = np.fromiter((len(t.lower()) for t in tokens), dtype=np.int32, count=len(tokens))
     return np.frombuffer(low.encode("utf-32-le"), dtype=np.int32), lens
 
+# %% ../../nbs/13_alignment.ipynb #bdb46390
 def _clip(text: str, n: int = 80) -> str: return text if len(text) <= n else text[:n] + "..."
 
 def _mismatch_error(xs: Sequence[str], ys: Sequence[str], index: Optional[int] = None) -> ValueError:
@@ -254,6 +255,7 @@ class Alignment:
 
     def __repr__(self) -> str: return f"Alignment(x2y={self.x2y.to_lists()}, y2x={self.y2x.to_lists()})"
 
+# %% ../../nbs/13_alignment.ipynb #1a953b60
 class AlignmentBatch:
     "Alignments of many pairs in flat arrays; item `k` is pair `k`'s `Alignment`."
     def __init__(self, x_lengths, x_data, y_lengths, y_data, x_tok_off, y_tok_off, link_off):
@@ -318,27 +320,17 @@ def random_tokenization_pair(rng: np.random.Generator, max_len: int = 30) -> Tup
     return side(chars), side(chars)
 
 # %% ../../nbs/13_alignment.ipynb #616cb76a
-_CUDA_KERNEL = None
-_cuda = _align_pair_dev = None   # numba.cuda and the device function, bound on first use
-
 def _align_kernel(xc, x_lens, x_tok_off, x_chr_off, yc, y_lens, y_tok_off, y_chr_off, space,
                   link_i, link_j, x_count, y_count, n_links):
     "One thread per pair; pair k writes links from x_tok_off[k] + y_tok_off[k] on."
-    k = _cuda.grid(1)
+    k = cuda.grid(1)
     if k < n_links.shape[0]:
-        n_links[k] = _align_pair_dev(xc, x_lens, x_tok_off[k], x_tok_off[k + 1] - x_tok_off[k], x_chr_off[k],
-                                     x_chr_off[k + 1] - x_chr_off[k], yc, y_lens, y_tok_off[k], y_tok_off[k + 1] - y_tok_off[k],
-                                     y_chr_off[k], y_chr_off[k + 1] - y_chr_off[k], space, link_i, link_j, x_count, y_count,
-                                     x_tok_off[k] + y_tok_off[k])
+        n_links[k] = _align_pair(xc, x_lens, x_tok_off[k], x_tok_off[k + 1] - x_tok_off[k], x_chr_off[k],
+                                 x_chr_off[k + 1] - x_chr_off[k], yc, y_lens, y_tok_off[k], y_tok_off[k + 1] - y_tok_off[k],
+                                 y_chr_off[k], y_chr_off[k + 1] - y_chr_off[k], space, link_i, link_j, x_count, y_count,
+                                 x_tok_off[k] + y_tok_off[k])
 
-def _cuda_kernel():
-    "Compile the CUDA kernel once (a global `_cuda`, so that the simulator can swap in its fake module)."
-    global _CUDA_KERNEL, _cuda, _align_pair_dev
-    if _CUDA_KERNEL is None:
-        from numba import cuda as _cuda
-        _align_pair_dev = _cuda.jit(device=True)(_align_pair)
-        _CUDA_KERNEL = _cuda.jit(_align_kernel)
-    return _CUDA_KERNEL
+_TWINS = CudaTwins([_align_pair], {"align": _align_kernel})   # compiled on first use
 
 def align_many_cuda(xs: Sequence[Sequence[str]], ys: Sequence[Sequence[str]], threads: int = 128) -> AlignmentBatch:
     "`align_many` on the GPU (or Numba's CUDA simulator): one thread per pair."
@@ -351,8 +343,7 @@ def align_many_cuda(xs: Sequence[Sequence[str]], ys: Sequence[Sequence[str]], th
     link_i, link_j = cuda.device_array(max(cap, 1), np.int32), cuda.device_array(max(cap, 1), np.int32)
     x_count, y_count = cuda.to_device(np.zeros(max(len(x_lens), 1), np.int32)), cuda.to_device(np.zeros(max(len(y_lens), 1), np.int32))
     n_links = cuda.device_array(n_pairs, np.int64)
-    if n_pairs:
-        _cuda_kernel()[math.ceil(n_pairs / threads), threads](*d, link_i, link_j, x_count, y_count, n_links)
+    _TWINS.launch("align", n_pairs, *d, link_i, link_j, x_count, y_count, n_links, threads=threads)
     n_links = n_links.copy_to_host()
     if (n_links < 0).any():
         k = int(np.flatnonzero(n_links < 0)[0])
