@@ -34,7 +34,6 @@ def _affine_init(model: Model, X=None, Y=None) -> None:
     if model.has_param("W"): return
     if X is not None and not model.has_dim("nI"): model.set_dim("nI", X.shape[1])
     nF, nH, nP, nI = (model.get_dim(d) for d in ("nF", "nO", "nP", "nI"))
-    xp = model.ops.xp
     W = np.random.normal(0.0, np.sqrt(1.0 / (nF * nI)), (nF, nH, nP, nI)).astype("float32")
     pad = np.random.normal(0.0, np.sqrt(1.0 / nF), (1, nF, nH, nP)).astype("float32")
     model.set_param("W", model.ops.asarray(W))

@@ -10,9 +10,9 @@ from ..kernels import CudaTwins, to_device, to_host
 from .state import States, Gold
 
 # %% auto #0
-__all__ = ['SHIFT', 'REDUCE', 'BREAK', 'N_FREE', 'F_SHIFT', 'F_REDUCE', 'F_BREAK', 'F_LEFT', 'F_RIGHT', 'states_to_device',
-           'states_to_host', 'left_move', 'right_move', 'n_arc_moves', 'valid_cuda', 'apply_cuda', 'features_cuda',
-           'costs_cuda']
+__all__ = ['SHIFT', 'REDUCE', 'BREAK', 'N_FREE', 'F_SHIFT', 'F_REDUCE', 'F_BREAK', 'F_LEFT', 'F_RIGHT', 'cuda',
+           'states_to_device', 'states_to_host', 'left_move', 'right_move', 'n_arc_moves', 'valid_cuda', 'apply_cuda',
+           'features_cuda', 'costs_cuda']
 
 # %% ../../nbs/61a_arc_eager_kernels.ipynb #2cd4a4c9
 SHIFT, REDUCE, BREAK = 0, 1, 2
@@ -397,6 +397,7 @@ def _oracle_batch(S, G, n_labels, fallback, out, counts):
         counts[i] = k
 
 # %% ../../nbs/61a_arc_eager_kernels.ipynb #19c85543
+cuda = None  # numba.cuda: CudaTwins binds it into the kernels' globals when it compiles them (on first GPU use)
 def _valid_kernel(n_labels, offset, length, b0, depth, stack, heads, sent_start, out):
     i = cuda.grid(1)
     if i < offset.shape[0]:

@@ -11,8 +11,8 @@ from ..kernels import CudaTwins
 from .state import States
 
 # %% auto #0
-__all__ = ['OUT', 'BEGIN', 'IN', 'LAST', 'UNIT', 'N_KINDS', 'KIND_NAMES', 'INVALID_COST', 'move_code', 'move_kind', 'move_label',
-           'n_ner_moves', 'n_labels_of', 'entity_moves', 'valid_cuda', 'apply_cuda', 'features_cuda']
+__all__ = ['OUT', 'BEGIN', 'IN', 'LAST', 'UNIT', 'N_KINDS', 'KIND_NAMES', 'INVALID_COST', 'cuda', 'move_code', 'move_kind',
+           'move_label', 'n_ner_moves', 'n_labels_of', 'entity_moves', 'valid_cuda', 'apply_cuda', 'features_cuda']
 
 # %% ../../nbs/62a_ner_kernels.ipynb #ed02c3fe
 OUT, BEGIN, IN, LAST, UNIT = 0, 1, 2, 3, 4   # the kinds of move; OUT is also the id of the one OUT move
@@ -294,6 +294,7 @@ def _apply_best_kernel(S, scores, seen, valid, actions):
     return actions
 
 # %% ../../nbs/62a_ner_kernels.ipynb #1f2c5bcd
+cuda = None  # numba.cuda: CudaTwins binds it into the kernels' globals when it compiles them (on first GPU use)
 def _valid_cuda_kernel(offset, length, b0, ent_label, sent_start, preset_iob, preset_type, out):
     i = cuda.grid(1)
     if i < offset.shape[0]: _valid_one(offset, length, b0, ent_label, sent_start, preset_iob, preset_type, i, out)

@@ -25,7 +25,7 @@ from ..parser.state import Gold, States, concat, concat_gold, take, take_gold
 from ..parser.system import TransitionSystem
 from ..tokens.doc import Doc
 from ..training.example import Example
-import nlpnb.ml.parser_model, nlpnb.ml.tok2vec, nlpnb.scorer  # registers the architectures and scorers the defaults name
+import nlpnb.ml.parser_model, nlpnb.ml.tok2vec, nlpnb.scorer  # noqa: F401 (registers the architectures and scorers the defaults name)
 
 # %% auto #0
 __all__ = ['DEFAULT_PARSER_MODEL', 'DEFAULT_NER_MODEL', 'gold_softmax_grad', 'move_table', 'oracle_pieces', 'TransitionParser',

@@ -13,7 +13,7 @@ from fastcore.basics import patch
 from ..kernels import CudaTwins
 
 # %% auto #0
-__all__ = ['AlignmentArray', 'Alignment', 'AlignmentBatch', 'align_many', 'align_reference', 'random_tokenization_pair',
+__all__ = ['cuda', 'AlignmentArray', 'Alignment', 'AlignmentBatch', 'align_many', 'align_reference', 'random_tokenization_pair',
            'align_many_cuda']
 
 # %% ../../nbs/13_alignment.ipynb #5578179b
@@ -320,6 +320,7 @@ def random_tokenization_pair(rng: np.random.Generator, max_len: int = 30) -> Tup
     return side(chars), side(chars)
 
 # %% ../../nbs/13_alignment.ipynb #616cb76a
+cuda = None  # numba.cuda: CudaTwins binds it into the kernels' globals when it compiles them (on first GPU use)
 def _align_kernel(xc, x_lens, x_tok_off, x_chr_off, yc, y_lens, y_tok_off, y_chr_off, space,
                   link_i, link_j, x_count, y_count, n_links):
     "One thread per pair; pair k writes links from x_tok_off[k] + y_tok_off[k] on."
