@@ -11,7 +11,7 @@ from nlpnb.training.example import Example
 from nlpnb.training import nonproj
 from nlpnb.parser.state import Gold, blank_gold, take, take_gold
 from nlpnb.parser.arc_eager import ArcEager
-from nlpnb.parser.arc_eager_kernels import SHIFT, REDUCE, BREAK
+from nlpnb.parser.arc_eager_kernels import SHIFT, REDUCE
 from nlpnb.parser.arc_eager_ref import RefState, ref_valid, ref_apply, ref_costs, ref_features, random_projective_heads
 
 ROOT = Path(__file__).resolve().parents[1]

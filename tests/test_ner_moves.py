@@ -8,7 +8,7 @@ import pytest
 from nlpnb.parser.ner_moves import BiluoPushDown, _tag_to_move
 from nlpnb.parser.ner_kernels import INVALID_COST
 from nlpnb.parser.ner_ref import RefState, random_ner_batch
-from nlpnb.parser.state import Gold, blank_gold, take, take_gold
+from nlpnb.parser.state import blank_gold, take, take_gold
 from nlpnb.symbols import ENT_IOB, SPACY
 from nlpnb.tokens.doc import Doc, Span
 from nlpnb.training.example import Example
@@ -247,7 +247,6 @@ def test_oracle_with_partial_wikiann_annotation():
 
 def test_entity_ruler_presets_are_kept():
     import nlpnb
-    from nlpnb.language import Language
     vocab, refs, pred = wikiann(1500)
     nlp = nlpnb.blank("en")
     ruler = nlp.add_pipe("entity_ruler")

@@ -5,7 +5,6 @@ entities preset by an entity ruler behave as in spaCy. Side-by-side speed and ac
 import itertools, json, os, random, subprocess, sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 from thinc.api import fix_random_seed
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from thinc.api import Adam, fix_random_seed
 
-from nlpnb.ml.parser_model import beam_parse, build_tb_parser_model, get_seen, greedy_parse, resize_output, set_seen
+from nlpnb.ml.parser_model import beam_parse, build_tb_parser_model, greedy_parse, set_seen
 from nlpnb.ml.tok2vec import HashEmbedCNN
 from nlpnb.parser.state import States, init_states, take
 from nlpnb.tokens.doc import Doc

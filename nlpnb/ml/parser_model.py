@@ -7,7 +7,7 @@ __all__ = ['PrecomputableAffine', 'sum_features', 'scatter_features', 'state_sco
            'parser_forward', 'parser_init', 'build_tb_parser_model', 'greedy_parse', 'beam_search', 'beam_parse']
 
 # %% ../../nbs/63_ml_parser_model.ipynb #3b3f67b5
-from typing import Callable, List, Literal, Optional, Sequence, Tuple
+from typing import List, Literal, Optional, Sequence, Tuple
 import numpy as np
 from numba import njit
 from thinc.api import Linear, Model, zero_init

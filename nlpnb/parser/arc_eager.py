@@ -9,7 +9,7 @@ from typing import Dict, Iterable, List, Optional, Sequence
 import numpy as np
 from fastcore.basics import patch
 from .state import States, Gold, blank_gold, init_states, take
-from .arc_eager_kernels import (SHIFT, REDUCE, BREAK, N_FREE, left_move, right_move, n_arc_moves, _valid_batch,
+from .arc_eager_kernels import (N_FREE, n_arc_moves, _valid_batch,
                                             _apply_batch, _cost_batch, _features_batch, _apply_best_batch, _oracle_batch)
 from ..symbols import HEAD, DEP, SENT_START
 from ..training.nonproj import deprojectivize, is_decorated

@@ -10,9 +10,9 @@ import numpy as np
 from fastcore.basics import patch
 from ..symbols import ENT_IOB, ENT_TYPE, ENT_KB_ID, ENT_ID
 from ..strings import StringStore
-from ..tokens.doc import Doc, Span
+from ..tokens.doc import Doc
 from .state import States, Gold, blank_gold, init_states as _init_states, take
-from .ner_kernels import (OUT, BEGIN, IN, LAST, UNIT, INVALID_COST, move_code, n_ner_moves, entity_moves,
+from .ner_kernels import (OUT, BEGIN, move_code, n_ner_moves, entity_moves,
                                       _valid_kernel, _apply_kernel, _features_kernel, _cost_kernel, _oracle_kernel,
                                       _apply_best_kernel)
 

@@ -6,7 +6,7 @@
 from __future__ import annotations
 from functools import lru_cache
 from fastcore.basics import patch
-from typing import List, Sequence
+from typing import Sequence
 import numpy as np
 from .ner_kernels import (OUT, BEGIN, IN, LAST, UNIT, INVALID_COST, move_code, move_kind, move_label, n_ner_moves,
                                       entity_moves)

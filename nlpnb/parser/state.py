@@ -7,7 +7,7 @@ __all__ = ['States', 'Gold', 'blank_gold', 'init_states', 'take', 'take_gold', '
 
 # %% ../../nbs/60_parser_state.ipynb #ef965afb
 from collections import namedtuple
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Optional, Sequence
 import numpy as np
 from ..symbols import ENT_IOB, ENT_TYPE, SENT_START
 from ..tokens.doc import Doc

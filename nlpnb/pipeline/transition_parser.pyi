@@ -4,7 +4,7 @@ from __future__ import annotations
 import copy, random, warnings
 from itertools import islice
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Type, Union
 import numpy as np
 import srsly
 from fastcore.basics import patch
@@ -19,6 +19,7 @@ from ..ml.parser_model import _log_softmax, beam_parse, beam_search, get_seen, g
 from ..parser.arc_eager import ArcEager
 from ..parser.ner_moves import BiluoPushDown
 from ..parser.state import Gold, States, concat, concat_gold, take, take_gold
+from ..parser.system import TransitionSystem
 from ..tokens.doc import Doc
 from ..training.example import Example
 import nlpnb.ml.parser_model, nlpnb.ml.tok2vec, nlpnb.scorer
@@ -45,7 +46,7 @@ def move_table(seqs: Sequence[np.ndarray]) -> np.ndarray:
     """Move sequences as one (n_seqs, longest) int32 table, padded with -1 (no move)."""
     ...
 
-def oracle_pieces(moves, S: States, G: Gold, every: int) -> Tuple[States, Gold]:
+def oracle_pieces(moves: TransitionSystem, S: States, G: Gold, every: int) -> Tuple[States, Gold]:
     """Copies of the states of `S` at every `every`-th move of their oracle sequences, and their gold."""
     ...
 
@@ -54,9 +55,9 @@ class TransitionParser(TrainablePipe):
     moves: Any
     scorer: Optional[Callable]
     _rehearsal_model: Optional[Model]
-    system: type = ...
+    system: Type[TransitionSystem] = ...
 
-    def __init__(self, vocab, model: Model, name: str, moves=None, *, update_with_oracle_cut_size: int=100, min_action_freq: int=30, beam_width: int=1, beam_density: float=0.0, beam_update_prob: float=0.0, scorer: Optional[Callable]=None, **cfg):
+    def __init__(self, vocab, model: Model, name: str, moves: Optional[TransitionSystem]=None, *, update_with_oracle_cut_size: int=100, min_action_freq: int=30, beam_width: int=1, beam_density: float=0.0, beam_update_prob: float=0.0, scorer: Optional[Callable]=None, **cfg):
         ...
 
     @property
@@ -80,7 +81,7 @@ class TransitionParser(TrainablePipe):
         ...
 
     def _label_examples(self, get_examples: Callable) -> List[str]:
-        """The labels of the examples: rare parser labels fall back to `dep`."""
+        """The labels of the examples (rare ones dropped where the system folds them: the parser's become `dep`)."""
         ...
 
     def initialize(self, get_examples: Callable[[], Iterable[Example]], *, nlp=None, labels: Optional[Sequence[str]]=None) -> None:
@@ -131,11 +132,11 @@ class TransitionParser(TrainablePipe):
         """Restore what `to_disk` wrote."""
         ...
 
-def _moves_of_examples(moves, examples: Sequence[Example]) -> np.ndarray:
+def _moves_of_examples(moves: TransitionSystem, examples: Sequence[Example]) -> np.ndarray:
     """The mask of moves the oracle takes on `examples`."""
     ...
 
-def replay(moves, S: States, steps: List) -> Iterable[Tuple[States, np.ndarray, Any, np.ndarray]]:
+def replay(moves: TransitionSystem, S: States, steps: List) -> Iterable[Tuple[States, np.ndarray, Any, np.ndarray]]:
     """Walk the model's `steps` again on a copy of `S`: `(R, active, scores, actions)`, R as it was when scored."""
     ...
 
