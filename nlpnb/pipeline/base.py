@@ -4,6 +4,7 @@
 
 # %% ../../nbs/30_pipe.ipynb #286f5a9a
 from __future__ import annotations
+from itertools import islice
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 import srsly
@@ -13,7 +14,7 @@ from ..tokens.doc import Doc
 from ..training.example import Example
 
 # %% auto #0
-__all__ = ['Pipe', 'TrainablePipe']
+__all__ = ['Pipe', 'annotate_in_batches', 'TrainablePipe']
 
 # %% ../../nbs/30_pipe.ipynb #d4fefd4b
 class Pipe:
@@ -48,6 +49,14 @@ class Pipe:
     def __repr__(self) -> str: return f"<{type(self).__name__} {self.name!r}>"
 
 # %% ../../nbs/30_pipe.ipynb #eddbca49
+def annotate_in_batches(pipe: Any, stream: Iterable[Doc], batch_size: int) -> Iterator[Doc]:
+    "Run `pipe.predict` and `pipe.set_annotations` on `batch_size` Docs at a time, yielding each Doc once annotated."
+    stream = iter(stream)
+    while batch := list(islice(stream, batch_size)):
+        pipe.set_annotations(batch, pipe.predict(batch))
+        yield from batch
+
+# %% ../../nbs/30_pipe.ipynb #4ad44327
 class TrainablePipe(Pipe):
     "A component with a thinc model that learns from Examples."
     is_trainable = True
@@ -62,12 +71,7 @@ class TrainablePipe(Pipe):
 
     def pipe(self, stream: Iterable[Doc], *, batch_size: int = 128) -> Iterator[Doc]:
         "Predict and annotate in batches: one model call per batch."
-        batch: List[Doc] = []
-        for doc in stream:
-            batch.append(doc)
-            if len(batch) == batch_size:
-                self.set_annotations(batch, self.predict(batch)); yield from batch; batch = []
-        if batch: self.set_annotations(batch, self.predict(batch)); yield from batch
+        return annotate_in_batches(self, stream, batch_size)
 
     def predict(self, docs: List[Doc]) -> Any:
         "Model output for `docs`, without changing them."

@@ -11,7 +11,7 @@ import numpy as np
 import srsly
 from fastcore.basics import patch
 from ..language import Language
-from .base import Pipe
+from .base import Pipe, annotate_in_batches
 from ..scorer import lemmatizer_score
 from ..symbols import ORTH, POS, MORPH, LEMMA
 from ..tokens.doc import Doc, Token, docs_to_array
@@ -185,11 +185,7 @@ def __call__(self: Lemmatizer, doc: Doc) -> Doc:
 @patch
 def pipe(self: Lemmatizer, stream: Iterable[Doc], *, batch_size: int = 1000) -> Iterator[Doc]:
     "Lemmatize Docs a batch at a time."
-    batch: List[Doc] = []
-    for doc in stream:
-        batch.append(doc)
-        if len(batch) == batch_size: self.set_annotations(batch, self.predict(batch)); yield from batch; batch = []
-    if batch: self.set_annotations(batch, self.predict(batch)); yield from batch
+    return annotate_in_batches(self, stream, batch_size)
 
 # %% ../../nbs/52_lemmatizer.ipynb #f5dc1e68
 @patch

@@ -8,7 +8,7 @@ import numpy as np
 import srsly
 from fastcore.basics import patch
 from ..language import Language
-from .base import Pipe
+from .base import Pipe, annotate_in_batches
 from ..scorer import lemmatizer_score
 from ..symbols import ORTH, POS, MORPH, LEMMA
 from ..tokens.doc import Doc, Token, docs_to_array

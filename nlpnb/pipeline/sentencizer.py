@@ -10,7 +10,7 @@ import numpy as np
 import srsly
 from fastcore.basics import patch
 from ..language import Language
-from .base import Pipe
+from .base import Pipe, annotate_in_batches
 from ..scorer import senter_score
 from ..strings import get_string_id
 from ..symbols import ORTH, IS_PUNCT, SENT_START
@@ -116,11 +116,7 @@ def __call__(self: Sentencizer, doc: Doc) -> Doc:
 @patch
 def pipe(self: Sentencizer, stream: Iterable[Doc], *, batch_size: int = 128) -> Iterator[Doc]:
     "Annotate Docs a batch at a time."
-    batch: List[Doc] = []
-    for doc in stream:
-        batch.append(doc)
-        if len(batch) == batch_size: self.set_annotations(batch, self.predict(batch)); yield from batch; batch = []
-    if batch: self.set_annotations(batch, self.predict(batch)); yield from batch
+    return annotate_in_batches(self, stream, batch_size)
 
 # %% ../../nbs/51_sentencizer.ipynb #15472583
 @patch

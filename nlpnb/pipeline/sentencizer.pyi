@@ -7,7 +7,7 @@ import numpy as np
 import srsly
 from fastcore.basics import patch
 from ..language import Language
-from .base import Pipe
+from .base import Pipe, annotate_in_batches
 from ..scorer import senter_score
 from ..strings import get_string_id
 from ..symbols import ORTH, IS_PUNCT, SENT_START
