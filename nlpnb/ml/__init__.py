@@ -14,3 +14,4 @@ from .listener import Tok2VecListener, tok2vec_listener, listener_nodes, SharedB
 from .tagger import Tagger, resize_output
 from .parser_model import build_tb_parser_model, greedy_parse, beam_parse, get_seen, set_seen
 from .textcat import TextCatBOW, TextCatCNN, TextCatReduce, TextCatEnsemble, extract_ngrams, ngram_counts
+from .pretrain import create_pretrain_characters, create_pretrain_vectors

@@ -99,10 +99,10 @@ class Corpus:
 def _length_ok(n: int, min_length: int, max_length: int) -> bool:
     return n > 0 and n >= min_length and (not max_length or n <= max_length)
 
-def _text_examples(nlp: Any, texts: Iterable[str], min_length: int, max_length: int, limit: int) -> Iterator[Example]:
+def _text_examples(nlp: Any, texts: Iterable[Union[str, List[str]]], min_length: int, max_length: int, limit: int) -> Iterator[Example]:
     n = 0
     for text in texts:
-        doc = nlp.make_doc(text)
+        doc = nlp.make_doc(text) if isinstance(text, str) else Doc(nlp.vocab, words=text)
         if not _length_ok(len(doc), min_length, max_length): continue
         yield Example(doc, words_doc(nlp.vocab, doc))
         n += 1
@@ -115,13 +115,15 @@ def _lines(paths: Iterable[Path]) -> Iterator[Tuple[Path, int, str]]:
             for i, line in enumerate(f, 1):
                 if line.strip(): yield path, i, line.rstrip("\r\n")
 
-def jsonl_texts(paths: Iterable[Path]) -> Iterator[str]:
-    "The `text` of each JSON record in `.jsonl` files; errors name the file and line."
+def jsonl_texts(paths: Iterable[Path]) -> Iterator[Union[str, List[str]]]:
+    "The `text` (or the `tokens` list) of each JSON record in `.jsonl` files; errors name the file and line."
     for path, i, line in _lines(paths):
         try: record = srsly.json_loads(line)
         except ValueError as e: raise ValueError(f"{path}:{i}: invalid JSON ({e})") from None
-        text = record.get("text") if isinstance(record, dict) else None
-        if not isinstance(text, str): raise ValueError(f"{path}:{i}: expected an object with a \"text\" string, got {line[:80]}")
+        text = record.get("text", record.get("tokens")) if isinstance(record, dict) else None
+        if isinstance(text, list) and all(isinstance(t, str) and t for t in text): yield text; continue
+        if not isinstance(text, str):
+            raise ValueError(f"{path}:{i}: expected an object with a \"text\" string or a \"tokens\" list of strings, got {line[:80]}")
         yield text
 
 # %% ../../nbs/16_corpus.ipynb #75299a50
