@@ -14,8 +14,8 @@ from .registry import registry
 import nlpnb.pipeline.builtins  # noqa: F401 (every built-in factory and architecture, which the configs below name)
 
 # %% auto #0
-__all__ = ['LISTENER', 'TEMPLATE_MODELS', 'TEMPLATE_SETTINGS', 'fill_config', 'check_config', 'shared_tok2vec_model',
-           'init_config', 'base_config', 'available_components']
+__all__ = ['LISTENER', 'TEMPLATE_MODELS', 'TEMPLATE_SETTINGS', 'PRETRAINING_CONFIG_TEXT', 'fill_config', 'check_config',
+           'shared_tok2vec_model', 'init_config', 'base_config', 'add_pretraining', 'available_components']
 
 # %% ../nbs/27_init_config.ipynb #72195134
 def fill_config(base: Config) -> Config:
@@ -82,9 +82,8 @@ def init_config(lang: str = "en", pipeline: List[str] = (), *, optimize: str = "
 
 def base_config(lang: str = "en", pipeline: List[str] = (), *, optimize: str = "efficiency", gpu: bool = False,
                 pretraining: bool = False) -> Config:
-    "The partial config `init_config` fills: `[paths]`, `[nlp]` and `[components]` (what `init fill-config` completes)."
+    "The partial config `init_config` fills: `[paths]`, `[nlp]` and `[components]` (and `[pretraining]` when asked)."
     if optimize not in ("efficiency", "accuracy"): raise ConfigError(f"--optimize must be 'efficiency' or 'accuracy', got {optimize!r}")
-    if pretraining: raise ConfigError("--pretraining: nlpnb has no pretraining objectives yet, so there is no [pretraining] block to write")
     get_lang_class(lang)
     pipeline = [p for p in pipeline if p]
     unknown = [p for p in pipeline if not Language.has_factory(p)]
@@ -97,7 +96,66 @@ def base_config(lang: str = "en", pipeline: List[str] = (), *, optimize: str = "
     if "tok2vec" in names: components = {"tok2vec": {"factory": "tok2vec", "model": shared_tok2vec_model(optimize, gpu)}, **components}
     base = Config({"paths": {"train": None, "dev": None}, "nlp": {"lang": lang, "pipeline": names},
                    "components": components}, section_order=CONFIG_SECTION_ORDER)
-    return Config().from_str(base.to_str(), interpolate=False)
+    base = Config().from_str(base.to_str(), interpolate=False)
+    return add_pretraining(base) if pretraining else base
+
+# %% ../nbs/27_init_config.ipynb #9ac44986
+PRETRAINING_CONFIG_TEXT = """
+[paths]
+raw_text = null
+
+[corpora]
+
+[corpora.pretrain]
+@readers = "nlpnb.JsonlCorpus.v1"
+path = ${paths.raw_text}
+min_length = 5
+max_length = 500
+limit = 0
+
+[pretraining]
+max_epochs = 1000
+dropout = 0.2
+n_save_every = null
+n_save_epoch = null
+component = "tok2vec"
+layer = ""
+corpus = "corpora.pretrain"
+
+[pretraining.batcher]
+@batchers = "nlpnb.batch_by_words.v1"
+size = 3000
+discard_oversize = false
+tolerance = 0.2
+get_length = null
+
+[pretraining.objective]
+@architectures = "nlpnb.PretrainCharacters.v1"
+maxout_pieces = 3
+hidden_size = 300
+n_characters = 4
+
+[pretraining.optimizer]
+@optimizers = "Adam.v1"
+beta1 = 0.9
+beta2 = 0.999
+L2_is_weight_decay = true
+L2 = 0.01
+grad_clip = 1.0
+use_averages = true
+eps = 0.00000001
+learn_rate = 0.001
+"""
+
+def add_pretraining(config: Config) -> Config:
+    "`config` with the `[pretraining]` defaults, `[corpora.pretrain]` and `paths.raw_text` under its own settings."
+    defaults = Config(section_order=CONFIG_SECTION_ORDER).from_str(PRETRAINING_CONFIG_TEXT, interpolate=False)
+    merged = Config(defaults.merge(config), section_order=CONFIG_SECTION_ORDER, is_interpolated=False)
+    component, pipeline = merged["pretraining"]["component"], list(merged.get("nlp", {}).get("pipeline", []))
+    if component not in pipeline:
+        raise ConfigError(f"--pretraining: [pretraining] component = {component!r}, which the pipeline {pipeline} doesn't have. "
+                          "Pretraining trains a tok2vec: add one (e.g. --pipeline tok2vec,textcat) or set [pretraining] component")
+    return merged
 
 # %% ../nbs/27_init_config.ipynb #50e4a961
 def available_components() -> List[str]:

@@ -6,8 +6,8 @@ created), each trained for a few steps on slices of ../shared/data, then checked
 (overrides included), the saved weights score what the training log reported, and `to_disk`/`load` changes neither
 config nor predictions. Then one broken config of each kind (unknown function, wrong type, missing value, bad
 interpolation, override of a key that doesn't exist) must fail on `debug config` and on `train` with a one-line-per-key
-message that names the key. `init config --pretraining` and `init fill-config --pretraining` say pretraining isn't
-available yet. Config round trips without training are covered in nbs/07_language.ipynb; piping, environment overrides and
+message that names the key. `init config --pretraining` and `init fill-config --pretraining` write the [pretraining]
+block, or say why they can't (no tok2vec to pretrain). Config round trips without training are covered in nbs/07_language.ipynb; piping, environment overrides and
 `--help` in tests/test_cli_config.py; training to a useful accuracy in tests/test_train_e2e.py."""
 import json, os, re, subprocess, sys
 from pathlib import Path
@@ -352,10 +352,14 @@ def test_every_problem_is_listed_at_once(filled, tmp_path):
                      "training.max_steps: value is not a valid integer (found 'lots')"):
             assert line in err, (command, err)
 
-def test_pretraining_is_refused_with_a_clear_message(tmp_path):
+def test_pretraining_block_is_written_or_refused_with_a_clear_message(tmp_path):
     (tmp_path / "base.cfg").write_text('[nlp]\nlang = "en"\npipeline = []\n\n[components]\n')
-    for args in (["init", "config", tmp_path / "config.cfg", "--pipeline", "tagger", "--pretraining"],
+    for args in (["init", "config", tmp_path / "config.cfg", "--pipeline", "textcat", "--pretraining"],
                  ["init", "fill-config", tmp_path / "base.cfg", tmp_path / "config.cfg", "--pretraining"]):
         status, _, err = run_cli(list(map(str, args)))
-        assert status == 1 and err.startswith("error: --pretraining:") and "yet" in err, err
+        assert status == 1 and err.startswith("error: --pretraining:") and "component = 'tok2vec'" in err, err
         assert not (tmp_path / "config.cfg").exists()
+    status, _, err = run_cli(["init", "config", str(tmp_path / "config.cfg"), "--pipeline", "tagger", "--pretraining"])
+    assert status == 0, err
+    config = load_config(tmp_path / "config.cfg", {})
+    assert config["pretraining"]["objective"]["@architectures"] == "nlpnb.PretrainCharacters.v1"

@@ -9,11 +9,11 @@ from typing import Any, Dict, IO, List, Optional
 from thinc.api import Config
 from . import command, styled
 from ..config import ConfigError, load_config, function_table, variable_table, write_config
-from ..init_config import check_config, fill_config
+from ..init_config import add_pretraining, check_config, fill_config
 from ..util import import_code
 
 # %% auto #0
-__all__ = ['PRETRAINING_UNAVAILABLE', 'read_cli_config', 'add_config_arguments', 'debug_config_cli', 'fill_config_cli', 'init_config_cli']
+__all__ = ['read_cli_config', 'add_config_arguments', 'debug_config_cli', 'fill_config_cli', 'init_config_cli']
 
 # %% ../../nbs/21_cli_config.ipynb #c3407144
 def read_cli_config(path: str, overrides: Dict[str, Any], *, code: Optional[str] = None, verbose: bool = False,
@@ -64,17 +64,13 @@ def _fill_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--code", "-c", default=None, metavar="PATH", help="Python file with registered functions to import first")
     p.add_argument("--diff", "-D", action="store_true", help="print the lines that filling added or changed")
     p.add_argument("--verbose", "-V", action="store_true", help="print which overrides were applied")
-    p.add_argument("--pretraining", "-pt", action="store_true", help="add a [pretraining] block (not available yet)")
-
-PRETRAINING_UNAVAILABLE = ("--pretraining: pretraining is not available yet (nlpnb has no `pretrain` command), so there is "
-                           "no [pretraining] block to write. Leave out --pretraining.")
+    p.add_argument("--pretraining", "-pt", action="store_true", help="add a [pretraining] block, for nlpnb pretrain")
 
 @command("init fill-config", "Write the complete config for a partial one, with every default made explicit.",
          _fill_arguments, takes_overrides=True)
 def fill_config_cli(args: argparse.Namespace) -> int:
-    if args.pretraining: raise ConfigError(PRETRAINING_UNAVAILABLE)
     base = read_cli_config(args.base_path, args.overrides, code=args.code, verbose=args.verbose)
-    filled = fill_config(base)
+    filled = fill_config(add_pretraining(base) if args.pretraining else base)
     write_config(filled, args.output_path)
     if args.diff:
         diff = difflib.unified_diff(base.to_str().splitlines(), filled.to_str().splitlines(), "base", "filled", lineterm="")
@@ -95,7 +91,7 @@ def _init_config_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--optimize", "-o", default="efficiency", choices=["efficiency", "accuracy"],
                    help="smaller, faster models, or larger, more accurate ones")
     p.add_argument("--gpu", "-G", action="store_true", help="a config meant to be trained on a GPU")
-    p.add_argument("--pretraining", "-pt", action="store_true", help="add a [pretraining] block (not available yet)")
+    p.add_argument("--pretraining", "-pt", action="store_true", help="add a [pretraining] block, for nlpnb pretrain")
     p.add_argument("--code", "-c", default=None, metavar="PATH", help="Python file with registered components to import first")
 
 @command("init config", "Write a complete starter config for a language and a list of components.", _init_config_arguments)
