@@ -8,7 +8,7 @@ import argparse, difflib, sys
 from typing import Any, Dict, IO, List, Optional
 from thinc.api import Config
 from . import command, styled
-from ..config import ConfigError, load_config, function_table, variable_table, write_config
+from ..config import load_config, function_table, variable_table, write_config
 from ..init_config import add_pretraining, check_config, fill_config
 from ..util import import_code
 
