@@ -67,6 +67,8 @@ def init_nlp(config: Config, *, gpu_id: int = -1) -> Language:
     with nlp.select_pipes(disable=[n for n in frozen + sourced if n in nlp.pipe_names]):
         if training["max_epochs"] == -1: nlp.initialize(lambda: islice(train_corpus(nlp), 100), sgd=optimizer)
         else: nlp.initialize(lambda: train_corpus(nlp), sgd=optimizer)
+    from nlpnb.training.pretrain import init_tok2vec  # here, not at the top: that module imports this one
+    init_tok2vec(nlp, resolved)  # [initialize] init_tok2vec: weights from `nlpnb pretrain`, checked to fit
     return nlp
 
 def _check_known(nlp: Language, names: Iterable[str], key: str) -> None:
