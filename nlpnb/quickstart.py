@@ -25,7 +25,6 @@ def _problem(lang: str, pipeline: Sequence[str], vectors: bool, pretraining: boo
     if not pipeline: return "Choose at least one component."
     if vectors: return ("Static vectors need a vectors table made with `nlpnb init vectors`, which nlpnb doesn't have "
                         "yet. Untick 'static vectors' for now.")
-    if pretraining: return "Pretraining isn't available yet (there is no `nlpnb pretrain`). Untick 'pretraining'."
     return None
 
 # %% ../nbs/71_quickstart.ipynb #450dbba4
@@ -60,7 +59,7 @@ def pipeline(self: QuickstartConfig) -> List[str]:
 
 @patch
 def _options(self: QuickstartConfig) -> dict:
-    return dict(optimize=self.optimize.value, gpu=self.hardware.value == "GPU")
+    return dict(optimize=self.optimize.value, gpu=self.hardware.value == "GPU", pretraining=self.pretraining.value)
 
 @patch
 def refresh(self: QuickstartConfig) -> None:
