@@ -88,8 +88,13 @@ def init_tok2vec(nlp: Language, config: Optional[Union[Config, Dict[str, Any]]] 
     if not path: return False
     source = f"[initialize] init_tok2vec = {path}"
     if not Path(path).is_file(): raise FileNotFoundError(f"{source}: file not found (write one with `nlpnb pretrain`)")
-    layer, target = get_tok2vec_ref(nlp, config.get("pretraining") or {})
+    pretraining = config.get("pretraining") or {}
+    layer, target = get_tok2vec_ref(nlp, pretraining)
     load_weights(layer, Path(path).read_bytes(), source=source, target=target)
+    component = nlp.get_pipe(pretraining.get("component") or "tok2vec")
+    if getattr(component, "listening_components", None) == []:
+        warnings.warn(f"{source}: the weights went into {target}, but no component listens to it, so they change no "
+                      "prediction. Point [pretraining] component/layer at the tok2vec your components use")
     return True
 
 # %% ../../nbs/29_pretrain.ipynb #de0f3c60
