@@ -193,7 +193,7 @@ def pretrain(config: Config, output_dir: Union[str, Path], *, resume_path: Optio
     if training.get("seed") is not None: fix_random_seed(training["seed"])
     setup_device(use_gpu, training.get("gpu_allocator"))
     config = Config(config).copy()
-    config["initialize"]["init_tok2vec"] = None  # what we are making
+    if "initialize" in config: config["initialize"]["init_tok2vec"] = None  # what we are making
     nlp = Language.from_config(config)
     corpus, = resolve_dot_names(config, [P["corpus"]])
     model, optimizer = create_pretraining_model(nlp, P), P["optimizer"]
