@@ -9,6 +9,7 @@ import pytest
 import srsly
 
 from nlpnb.config import load_config
+from nlpnb.language import load
 from nlpnb.registry import registry
 from nlpnb.training.loop import init_nlp
 from nlpnb.training.pretrain import pretrain
@@ -81,7 +82,8 @@ def test_train_starts_from_the_pretrained_weights(pretrained):
             "--paths.init_tok2vec", weights, *TINY]
     nlpnb("train", tmp / "config.cfg", "--output", tmp / "trained", "--training.max_steps", "3",
           "--training.eval_frequency", "2", *args)
-    assert (tmp / "trained" / "model-last" / "tok2vec").exists()
+    trained = load(tmp / "trained" / "model-last")  # saves, loads and predicts like any pipeline
+    assert trained.pipe_names == ["tok2vec", "tagger"] and all(t.tag_ for t in trained("This is a sentence."))
     config = load_config(tmp / "config.cfg", {k.lstrip("-"): _value(v) for k, v in zip(args[::2], args[1::2])})
     nlp = init_nlp(config)
     assert nlp.get_pipe("tok2vec").model.to_bytes() == weights.read_bytes()
