@@ -848,6 +848,5 @@ Span.vector = property(lambda self: _mean_vector(self.doc, self.start, self.end)
 Span.has_vector = property(lambda self: any(t.has_vector for t in self))
 Doc.vector = property(lambda self: _mean_vector(self, 0, len(self)))
 Doc.has_vector = property(lambda self: any(t.has_vector for t in self))
-for _cls in (Token, Span, Doc):
-    _cls.vector_norm = property(lambda self: float(np.linalg.norm(self.vector)))
-    _cls.similarity = _similarity
+Token.vector_norm = Span.vector_norm = Doc.vector_norm = property(lambda self: float(np.linalg.norm(self.vector)))
+Token.similarity = Span.similarity = Doc.similarity = _similarity

@@ -262,6 +262,14 @@ class Doc(_Extensible):
     def has_vector(self) -> Any:
         ...
 
+    @property
+    def vector_norm(self) -> Any:
+        ...
+
+    def similarity(self, other) -> float:
+        """Cosine similarity of the two vectors (1.0 for the same words, 0.0 with a warning when there are no vectors)."""
+        ...
+
 class Token(_Extensible):
     """A view of token `i` of a Doc."""
     doc: Doc
@@ -512,6 +520,14 @@ class Token(_Extensible):
     def has_vector(self) -> Any:
         ...
 
+    @property
+    def vector_norm(self) -> Any:
+        ...
+
+    def similarity(self, other) -> float:
+        """Cosine similarity of the two vectors (1.0 for the same words, 0.0 with a warning when there are no vectors)."""
+        ...
+
 def _str_prop(attr: int, doc_attr: Optional[int]=None):
     """A pair of properties (`x` key and `x_` string) over a string column, both settable."""
     ...
@@ -619,6 +635,14 @@ class Span(_Extensible):
 
     @property
     def has_vector(self) -> Any:
+        ...
+
+    @property
+    def vector_norm(self) -> Any:
+        ...
+
+    def similarity(self, other) -> float:
+        """Cosine similarity of the two vectors (1.0 for the same words, 0.0 with a warning when there are no vectors)."""
         ...
 
 class SpanGroup:
