@@ -73,7 +73,10 @@ class Vectors:
         self._sync_unset()
         if keys is not None:
             if mode == "floret": raise ValueError("Vectors in floret mode have no keys: rows come from hashing")
-            for i, key in enumerate(keys): self.add(key, row=i)
+            self.key2row = {int(get_string_id(k)): i for i, k in enumerate(keys)}
+            if len(self.key2row) and max(self.key2row.values()) >= self.data.shape[0]:
+                raise ValueError(f"Vectors got more keys than the {self.data.shape[0]} rows of its data")
+            self._sync_unset()
         self._ngram_rows: Dict[str, np.ndarray] = {}
 
     shape = property(lambda self: self.data.shape)
@@ -95,8 +98,8 @@ class Vectors:
         self._advance()
 
     def _advance(self) -> None:
-        free = np.flatnonzero(~self._used[self._cursor:])
-        self._cursor = self._cursor + int(free[0]) if len(free) else len(self._used)
+        used, n = self._used, len(self._used)
+        while self._cursor < n and used[self._cursor]: self._cursor += 1
 
 # %% ../nbs/02a_vectors.ipynb #09420652
 def _floret_error(method: str) -> ValueError:
