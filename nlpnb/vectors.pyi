@@ -4,6 +4,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 from typing import Dict, Iterable, Iterator, List, Optional, Tuple, Union
+import numba
 import numpy as np
 import srsly
 from fastcore.basics import patch
@@ -158,6 +159,10 @@ class Vectors:
         ...
 
 def _floret_error(method: str) -> ValueError:
+    ...
+
+def _top_n(sims: np.ndarray, n: int, idx: np.ndarray, vals: np.ndarray) -> None:
+    """The `n` largest entries of each row of `sims` (unordered) into `idx`/`vals`: one comparison for most entries."""
     ...
 
 def _unit_rows(x: np.ndarray) -> np.ndarray:
