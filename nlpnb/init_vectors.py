@@ -22,13 +22,13 @@ class Progress:
         self.stream, self.what, self.total, self.every, self.n = stream or sys.stderr, what, total, every, 0
         self.on = bool(getattr(self.stream, "isatty", lambda: False)())
     def update(self, n: int) -> None:
+        if self.on and n // self.every > self.n // self.every: self._draw("\r", n)
         self.n = n
-        if self.on and n % self.every == 0: self._draw("\r")
     def close(self) -> None:
-        if self.on: self._draw("\r"); self.stream.write("\n"); self.stream.flush()
-    def _draw(self, end: str) -> None:
+        if self.on: self._draw("\r", self.n); self.stream.write("\n"); self.stream.flush()
+    def _draw(self, end: str, n: int) -> None:
         total = f"/{self.total:,}" if self.total else ""
-        self.stream.write(f"{end}{self.what}: {self.n:,}{total}"); self.stream.flush()
+        self.stream.write(f"{end}{self.what}: {n:,}{total}"); self.stream.flush()
 
 class GrowingTable:
     "A float32 table filled row by row: preallocated for `rows`, doubled when full, trimmed by `finish`."
@@ -38,6 +38,10 @@ class GrowingTable:
         if self.n == len(self.data): self.data.resize((2 * len(self.data), self.data.shape[1]), refcheck=False)
         self.data[self.n] = values
         self.n += 1
+    def extend(self, values: np.ndarray) -> None:
+        while self.n + len(values) > len(self.data): self.data.resize((2 * len(self.data), self.data.shape[1]), refcheck=False)
+        self.data[self.n:self.n + len(values)] = values
+        self.n += len(values)
     def finish(self) -> np.ndarray:
         self.data.resize((self.n, self.data.shape[1]), refcheck=False)
         return self.data
@@ -58,31 +62,48 @@ def _parse_row(parts: List[str], dim: int, where: str) -> np.ndarray:
     except ValueError: raise ValueError(f"{where}: expected {dim} numbers after the word {parts[0]!r}, found a value that is not a number") from None
 
 # %% ../nbs/28_init_vectors.ipynb #81d8edc9
-def read_text_vectors(path: Union[str, Path], *, truncate: int = 0, progress: bool = True) -> Tuple[List[str], np.ndarray]:
-    "Words and vectors of a word2vec/GloVe/fastText text file (.txt, .vec, optionally .gz), read line by line."
+def _parse_chunk(chunk: List[Tuple[int, str]], dim: int, path) -> Tuple[List[str], np.ndarray]:
+    "Words and values of (line number, line) pairs: numpy's C parser for the chunk, else line by line for an exact error."
+    try:
+        data = np.loadtxt([line for _, line in chunk], dtype=np.float32, usecols=range(1, dim + 1), comments=None,
+                          delimiter=" ", quotechar=None, ndmin=2)
+        return [line[:line.index(" ")] for _, line in chunk], data
+    except ValueError:   # a short line, a word with a space, a stray value: the slow path finds which
+        parts = [(lineno, line.rsplit(" ", dim)) for lineno, line in chunk]
+        return [p[0] for _, p in parts], np.stack([_parse_row(p, dim, f"{path}:{lineno}") for lineno, p in parts])
+
+def read_text_vectors(path: Union[str, Path], *, truncate: int = 0, progress: bool = True, chunk_size: int = 4096) -> Tuple[List[str], np.ndarray]:
+    "Words and vectors of a word2vec/GloVe/fastText text file (.txt, .vec, optionally .gz), streamed in chunks of lines."
     words: List[str] = []
     with open_text(path) as f:
         first = f.readline()
         header = _header(first)
         rows, dim = header if header else (0, None)
         if truncate: rows = min(rows, truncate) if rows else truncate
-        table = GrowingTable(rows or 1024, dim) if dim else None
+        table, chunk = None, []
         bar = Progress(f"Reading {Path(path).name}", rows or None) if progress else None
         lines = f if header else itertools.chain([first], f)
         for lineno, line in enumerate(lines, start=2 if header else 1):
             line = line.rstrip()
             if not line: continue
-            if table is None: dim = len(line.split(" ")) - 1; table = GrowingTable(rows or 1024, dim)
-            parts = line.rsplit(" ", dim)
-            table.append(_parse_row(parts, dim, f"{path}:{lineno}"))
-            words.append(parts[0])
-            if bar: bar.update(len(words))
-            if truncate and len(words) >= truncate: break
+            if dim is None: dim = len(line.split(" ")) - 1
+            chunk.append((lineno, line))
+            done = bool(truncate) and len(words) + len(chunk) >= truncate
+            if len(chunk) == chunk_size or done:
+                table = _flush(chunk, dim, path, words, table or GrowingTable(rows or 1024, dim), bar); chunk = []
+            if done: break
+        if chunk: table = _flush(chunk, dim, path, words, table or GrowingTable(rows or 1024, dim), bar)
         if bar: bar.close()
     if table is None: raise ValueError(f"{path}: no vectors found (the file is empty)")
     if header and not truncate and len(words) != header[0]:
         raise ValueError(f"{path}: the header announces {header[0]} vectors, the file has {len(words)}")
     return words, table.finish()
+
+def _flush(chunk, dim, path, words: List[str], table: GrowingTable, bar: Optional[Progress]) -> GrowingTable:
+    new_words, values = _parse_chunk(chunk, dim, path)
+    words.extend(new_words); table.extend(values)
+    if bar: bar.update(len(words))
+    return table
 
 # %% ../nbs/28_init_vectors.ipynb #2315d734
 def _read_word(f: IO[bytes]) -> Optional[bytes]:
