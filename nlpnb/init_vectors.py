@@ -72,6 +72,7 @@ def _parse_chunk(chunk: List[Tuple[int, str]], dim: int, path) -> Tuple[List[str
         parts = [(lineno, line.rsplit(" ", dim)) for lineno, line in chunk]
         return [p[0] for _, p in parts], np.stack([_parse_row(p, dim, f"{path}:{lineno}") for lineno, p in parts])
 
+# %% ../nbs/28_init_vectors.ipynb #e8cae9b7
 def read_text_vectors(path: Union[str, Path], *, truncate: int = 0, progress: bool = True, chunk_size: int = 4096) -> Tuple[List[str], np.ndarray]:
     "Words and vectors of a word2vec/GloVe/fastText text file (.txt, .vec, optionally .gz), streamed in chunks of lines."
     words: List[str] = []
@@ -114,6 +115,7 @@ def _read_word(f: IO[bytes]) -> Optional[bytes]:
         if not c or c == b" ": return bytes(out) if out or c else None
         if c != b"\n" or out: out += c
 
+# %% ../nbs/28_init_vectors.ipynb #82e48a86
 def read_binary_vectors(path: Union[str, Path], *, truncate: int = 0, progress: bool = True) -> Tuple[List[str], np.ndarray]:
     "Words and vectors of a word2vec binary file (.bin, optionally .gz), one record at a time."
     with (gzip.open if Path(path).suffix == ".gz" else open)(path, "rb") as f:
@@ -136,6 +138,7 @@ def read_binary_vectors(path: Union[str, Path], *, truncate: int = 0, progress: 
         if bar: bar.close()
     return words, data
 
+# %% ../nbs/28_init_vectors.ipynb #aa4e790e
 def write_binary_vectors(path: Union[str, Path], words: List[str], data: np.ndarray) -> None:
     "Write `words` and `data` in the word2vec binary format (for examples and tests)."
     with open(path, "wb") as f:
@@ -154,6 +157,7 @@ def _floret_settings(line: str, where: str) -> Tuple[int, int, Dict[str, Any]]:
     return rows, dim, {"mode": "floret", "minn": minn, "maxn": maxn, "hash_count": hash_count, "hash_seed": hash_seed,
                        "bow": parts[6], "eow": parts[7]}
 
+# %% ../nbs/28_init_vectors.ipynb #d2180371
 def read_floret_vectors(path: Union[str, Path], *, progress: bool = True) -> Tuple[Dict[str, Any], np.ndarray]:
     "The hashing settings and the table of a floret `.floret` file."
     with open_text(path) as f:
@@ -179,6 +183,7 @@ def read_vectors(path: Union[str, Path], *, truncate: int = 0, mode: str = "defa
     binary = Path(path).suffix == ".bin" or Path(path).suffixes[-2:] == [".bin", ".gz"]
     return (read_binary_vectors if binary else read_text_vectors)(path, truncate=truncate, progress=progress)
 
+# %% ../nbs/28_init_vectors.ipynb #d45b9f4a
 def init_vectors(lang: str, vectors_loc: Union[str, Path], output_dir: Union[str, Path, None] = None, *, prune: int = -1,
                  truncate: int = 0, name: Optional[str] = None, mode: str = "default", progress: bool = True) -> Language:
     "A blank `lang` pipeline whose vocab holds the vectors of `vectors_loc`, saved to `output_dir` if given."

@@ -91,16 +91,19 @@ class Vectors:
     def items(self) -> Iterator[Tuple[int, np.ndarray]]: return ((k, self.data[r]) for k, r in self.key2row.items())
     def __repr__(self) -> str: return f"Vectors(shape={self.shape}, n_keys={self.n_keys}, mode={self.mode!r})"
 
-    def _sync_unset(self) -> None:
-        "Recompute which rows are used; `_cursor` is the lowest free row (every row below it is used)."
-        self._used = np.zeros(self.data.shape[0], dtype=bool)
-        if self.key2row: self._used[np.fromiter(self.key2row.values(), dtype=np.int64, count=len(self.key2row))] = True
-        self._cursor = 0
-        self._advance()
+# %% ../nbs/02a_vectors.ipynb #1960ee8a
+@patch
+def _sync_unset(self: Vectors) -> None:
+    "Recompute which rows are used; `_cursor` is the lowest free row (every row below it is used)."
+    self._used = np.zeros(self.data.shape[0], dtype=bool)
+    if self.key2row: self._used[np.fromiter(self.key2row.values(), dtype=np.int64, count=len(self.key2row))] = True
+    self._cursor = 0
+    self._advance()
 
-    def _advance(self) -> None:
-        used, n = self._used, len(self._used)
-        while self._cursor < n and used[self._cursor]: self._cursor += 1
+@patch
+def _advance(self: Vectors) -> None:
+    used, n = self._used, len(self._used)
+    while self._cursor < n and used[self._cursor]: self._cursor += 1
 
 # %% ../nbs/02a_vectors.ipynb #09420652
 def _floret_error(method: str) -> ValueError:
@@ -126,6 +129,7 @@ def add(self: Vectors, key: Union[int, str], *, vector: Optional[np.ndarray] = N
     if row == self._cursor: self._advance()
     return row
 
+# %% ../nbs/02a_vectors.ipynb #3b3eb299
 @patch
 def __contains__(self: Vectors, key: Union[int, str]) -> bool:
     return self.mode == "floret" or int(get_string_id(key)) in self.key2row
@@ -259,6 +263,7 @@ def get_batch(self: Vectors, keys: Iterable[Union[int, str]]) -> np.ndarray:
         if len(rows): out[i] = self.data[rows].mean(axis=0)
     return out
 
+# %% ../nbs/02a_vectors.ipynb #7acfb6e3
 @patch
 def get_vector(self: Vectors, key: Union[int, str]) -> np.ndarray:
     "The key's vector, zeros if it has none (what `token.vector` shows for a word without a vector)."
@@ -297,9 +302,13 @@ def from_disk(self: Vectors, path: Union[str, Path], *, exclude: Iterable[str] =
     self.data = np.load(path / "vectors.npy", allow_pickle=False)
     self.key2row = {int(k): int(r) for k, r in srsly.read_msgpack(path / "key2row.msgpack").items()} if (path / "key2row.msgpack").exists() else {}
     if (path / "vectors.cfg").exists(): self._set_cfg(srsly.read_json(path / "vectors.cfg"))
+    if (path / "key2row.json").exists():   # the format of the bare table this module replaces
+        old = srsly.read_json(path / "key2row.json")
+        self.name, self.key2row = old.get("name"), {int(k): int(r) for k, r in old["key2row"]}
     self._sync_unset()
     return self
 
+# %% ../nbs/02a_vectors.ipynb #8f9a57c3
 @patch
 def to_bytes(self: Vectors, *, exclude: Iterable[str] = ()) -> bytes:
     return srsly.msgpack_dumps({"vectors": _npy_bytes(self.data), "key2row": self.key2row, "cfg": self._get_cfg()})
