@@ -18,7 +18,7 @@ def _init_vectors_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("output_dir", metavar="OUTPUT_DIR", help="where to write the pipeline directory")
     p.add_argument("--prune", "-p", type=int, default=-1, help="keep this many rows; other words point at their nearest kept row (-1: keep all)")
     p.add_argument("--truncate", "-t", type=int, default=0, help="read only the first N vectors of the file (0: all)")
-    p.add_argument("--name", "-n", default=None, help="name of the vectors table (default: LANG_pipeline.vectors)")
+    p.add_argument("--name", "-n", default=None, help="name of the vectors table, else LANG_pipeline.vectors")
     p.add_argument("--mode", "-m", default="default", choices=["default", "floret"], help="a word table, or a floret hash-bucket table")
 
 @command("init vectors", "Read a vectors file (word2vec, GloVe, fastText, floret) into a pipeline directory for [initialize] vectors.",
