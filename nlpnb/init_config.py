@@ -5,7 +5,7 @@
 # %% ../nbs/27_init_config.ipynb #75b65e8b
 from __future__ import annotations
 import copy
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 from thinc.api import Config
 from .config import ConfigError, all_problems
 from .default_config import default_config, CONFIG_SECTION_ORDER
@@ -15,7 +15,8 @@ import nlpnb.pipeline.builtins  # noqa: F401 (every built-in factory and archite
 
 # %% auto #0
 __all__ = ['LISTENER', 'TEMPLATE_MODELS', 'TEMPLATE_SETTINGS', 'PRETRAINING_CONFIG_TEXT', 'fill_config', 'check_config',
-           'shared_tok2vec_model', 'init_config', 'base_config', 'add_pretraining', 'available_components']
+           'shared_tok2vec_model', 'init_config', 'base_config', 'add_pretraining', 'with_static_vectors',
+           'available_components']
 
 # %% ../nbs/27_init_config.ipynb #72195134
 def fill_config(base: Config) -> Config:
@@ -76,12 +77,12 @@ def _component_block(factory: str, optimize: str = "efficiency") -> Dict[str, An
 
 # %% ../nbs/27_init_config.ipynb #3dc04371
 def init_config(lang: str = "en", pipeline: List[str] = (), *, optimize: str = "efficiency", gpu: bool = False,
-                pretraining: bool = False) -> Config:
-    "A complete training config for `lang` and the components `pipeline`."
-    return fill_config(base_config(lang, pipeline, optimize=optimize, gpu=gpu, pretraining=pretraining))
+                pretraining: bool = False, vectors: Optional[str] = None) -> Config:
+    "A complete training config for `lang` and the components `pipeline` (with static `vectors` if not None)."
+    return fill_config(base_config(lang, pipeline, optimize=optimize, gpu=gpu, pretraining=pretraining, vectors=vectors))
 
 def base_config(lang: str = "en", pipeline: List[str] = (), *, optimize: str = "efficiency", gpu: bool = False,
-                pretraining: bool = False) -> Config:
+                pretraining: bool = False, vectors: Optional[str] = None) -> Config:
     "The partial config `init_config` fills: `[paths]`, `[nlp]` and `[components]` (and `[pretraining]` when asked)."
     if optimize not in ("efficiency", "accuracy"): raise ConfigError(f"--optimize must be 'efficiency' or 'accuracy', got {optimize!r}")
     get_lang_class(lang)
@@ -94,7 +95,9 @@ def base_config(lang: str = "en", pipeline: List[str] = (), *, optimize: str = "
     listens = any(b.get("model", {}).get("tok2vec") == LISTENER for b in components.values() if isinstance(b.get("model"), dict))
     names = (["tok2vec"] if listens or "tok2vec" in pipeline else []) + [p for p in pipeline if p != "tok2vec"]
     if "tok2vec" in names: components = {"tok2vec": {"factory": "tok2vec", "model": shared_tok2vec_model(optimize, gpu)}, **components}
-    base = Config({"paths": {"train": None, "dev": None}, "nlp": {"lang": lang, "pipeline": names},
+    paths = {"train": None, "dev": None}
+    if vectors is not None: paths = with_static_vectors(components, paths, vectors)
+    base = Config({"paths": paths, "nlp": {"lang": lang, "pipeline": names},
                    "components": components}, section_order=CONFIG_SECTION_ORDER)
     base = Config().from_str(base.to_str(), interpolate=False)
     return add_pretraining(base) if pretraining else base
@@ -156,6 +159,15 @@ def add_pretraining(config: Config) -> Config:
         raise ConfigError(f"--pretraining: [pretraining] component = {component!r}, which the pipeline {pipeline} doesn't have. "
                           "Pretraining trains a tok2vec: add one (e.g. --pipeline tok2vec,textcat) or set [pretraining] component")
     return merged
+
+# %% ../nbs/27_init_config.ipynb #f181b1a1
+def with_static_vectors(components: Dict[str, Any], paths: Dict[str, Any], vectors: str) -> Dict[str, Any]:
+    "Turn on `include_static_vectors` in the shared tok2vec's embedding; returns `paths` with `vectors` set."
+    embed = components.get("tok2vec", {}).get("model", {}).get("embed")
+    if embed is None: raise ConfigError("--vectors: static vectors feed the shared tok2vec, and this pipeline has none "
+                                        "(add a component with a tok2vec, e.g. tagger, parser or ner)")
+    embed["include_static_vectors"] = True
+    return {**paths, "vectors": vectors or None}
 
 # %% ../nbs/27_init_config.ipynb #50e4a961
 def available_components() -> List[str]:

@@ -27,7 +27,7 @@ from .pipeline.listeners import connect_listeners, replace_listeners as _replace
 
 # %% auto #0
 __all__ = ['BaseDefaults', 'make_tokenizer', 'norm_getter', 'Language', 'get_lang_class', 'blank', 'FactoryMeta', 'DisabledPipes',
-           'create_default_tokenizer', 'load', 'combine_score_weights']
+           'create_default_tokenizer', 'load', 'combine_score_weights', 'load_vectors_into']
 
 # %% ../nbs/07_language.ipynb #73354226
 class BaseDefaults:
@@ -652,6 +652,7 @@ def initialize(self: Language, get_examples: Optional[Callable[[], Iterable]] = 
     if get_examples is None: get_examples = lambda: []
     init_cfg = registry.resolve({"i": self.config.interpolate().get("initialize", {})})["i"]
     if init_cfg.get("before_init"): init_cfg["before_init"](self)
+    if init_cfg.get("vectors"): load_vectors_into(self, init_cfg["vectors"])
     tokenizer_settings = init_cfg.get("tokenizer") or {}
     if tokenizer_settings and hasattr(self.tokenizer, "initialize"): self.tokenizer.initialize(get_examples, nlp=self, **tokenizer_settings)
     for name, component in self.pipeline:
@@ -667,6 +668,20 @@ def initialize(self: Language, get_examples: Optional[Callable[[], Iterable]] = 
 def _link_components(self: Language) -> None:
     "Connect the listeners in the components' models to the shared components they listen to (see `nlpnb.pipeline.listeners`)."
     connect_listeners(self)
+
+# %% ../nbs/07_language.ipynb #e23efb12
+def load_vectors_into(nlp: Language, path: Union[str, Path]) -> None:
+    "Put the vectors of the pipeline directory `path` into `nlp.vocab` (what `[initialize] vectors` does)."
+    from nlpnb.strings import StringStore
+    from nlpnb.vectors import Vectors
+    path = Path(path)
+    where = path / "vocab" / "vectors"
+    if not (where / "vectors.npy").exists():
+        raise ValueError(f"[initialize] vectors = {path}: no vectors there (expected {where / 'vectors.npy'}, as written by "
+                         f"'nlpnb init vectors {nlp.lang} VECTORS_FILE {path}')")
+    strings = StringStore()
+    if (path / "vocab" / "strings.json").exists(): strings.from_disk(path / "vocab" / "strings.json")
+    nlp.vocab.vectors = Vectors(strings=strings).from_disk(where)
 
 # %% ../nbs/07_language.ipynb #0f0e9373
 @patch

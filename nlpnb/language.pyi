@@ -23,7 +23,7 @@ from .util import write_dir_atomic
 from .pipeline.listeners import connect_listeners, replace_listeners as _replace_listeners, replace_sourced_listeners
 from thinc.api import Optimizer
 import contextlib, time
-__all__ = ['BaseDefaults', 'make_tokenizer', 'norm_getter', 'Language', 'get_lang_class', 'blank', 'FactoryMeta', 'DisabledPipes', 'create_default_tokenizer', 'load', 'combine_score_weights']
+__all__ = ['BaseDefaults', 'make_tokenizer', 'norm_getter', 'Language', 'get_lang_class', 'blank', 'FactoryMeta', 'DisabledPipes', 'create_default_tokenizer', 'load', 'combine_score_weights', 'load_vectors_into']
 
 class BaseDefaults:
     """Language data: tokenizer rules and exceptions, stop words, lexical attribute getters, writing system."""
@@ -342,6 +342,10 @@ def combine_score_weights(weights: Iterable[Dict[str, Optional[float]]], overrid
 
 def _init_settings(name: str, method: Callable, settings: Dict[str, Any]) -> Dict[str, Any]:
     """Check `[initialize.components.NAME]` settings against the component's `initialize` signature."""
+    ...
+
+def load_vectors_into(nlp: Language, path: Union[str, Path]) -> None:
+    """Put the vectors of the pipeline directory `path` into `nlp.vocab` (what `[initialize] vectors` does)."""
     ...
 
 def _pipe_one(name: str, component: _Component, docs: List[Doc]) -> Iterable[Doc]:

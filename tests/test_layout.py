@@ -13,13 +13,13 @@ PACKAGE = Path(__file__).resolve().parents[1] / "nlpnb"
 # area: the module prefixes it holds (a module belongs to the area with its longest matching prefix)
 LAYERS: List[Tuple[str, List[str]]] = [
     ("base", ["nlpnb.util", "nlpnb.symbols", "nlpnb.strings", "nlpnb.registry", "nlpnb.kernels"]),
-    ("doc", ["nlpnb.vocab", "nlpnb.tokens", "nlpnb.tokenizer", "nlpnb.lang", "nlpnb.matcher"]),
+    ("doc", ["nlpnb.vocab", "nlpnb.vectors", "nlpnb.tokens", "nlpnb.tokenizer", "nlpnb.lang", "nlpnb.matcher"]),
     ("config", ["nlpnb.config", "nlpnb.default_config"]),
     ("data", ["nlpnb.training", "nlpnb.scorer"]),
     ("models", ["nlpnb.ml", "nlpnb.parser"]),
     ("pipeline", ["nlpnb.language", "nlpnb.lang.en", "nlpnb.lang.xx", "nlpnb.pipeline", "nlpnb.training.converters"]),
     ("workflow", ["nlpnb.training.loop", "nlpnb.training.pretrain", "nlpnb.training.loggers", "nlpnb.training.monitor", "nlpnb.training.report",
-                  "nlpnb.init_config", "nlpnb.debug_data", "nlpnb.quickstart", "nlpnb.viz"]),
+                  "nlpnb.init_config", "nlpnb.init_vectors", "nlpnb.debug_data", "nlpnb.quickstart", "nlpnb.viz"]),
     ("package", ["nlpnb"]),
     ("cli", ["nlpnb.cli", "nlpnb.__main__"]),
 ]

@@ -92,13 +92,16 @@ def _init_config_arguments(p: argparse.ArgumentParser) -> None:
                    help="smaller, faster models, or larger, more accurate ones")
     p.add_argument("--gpu", "-G", action="store_true", help="a config meant to be trained on a GPU")
     p.add_argument("--pretraining", "-pt", action="store_true", help="add a [pretraining] block, for nlpnb pretrain")
+    p.add_argument("--vectors", nargs="?", const="", default=None, metavar="PATH",
+                   help="use static vectors (include_static_vectors = true); PATH: a pipeline from 'nlpnb init vectors', "
+                        "else give --paths.vectors when training")
     p.add_argument("--code", "-c", default=None, metavar="PATH", help="Python file with registered components to import first")
 
 @command("init config", "Write a complete starter config for a language and a list of components.", _init_config_arguments)
 def init_config_cli(args: argparse.Namespace) -> int:
     import_code(args.code)
     config = init_config(args.lang, [p.strip() for p in args.pipeline.split(",")], optimize=args.optimize, gpu=args.gpu,
-                         pretraining=args.pretraining)
+                         pretraining=args.pretraining, vectors=args.vectors)
     write_config(config, args.output_path)
     if args.output_path != "-":
         print(styled("✔", "green", sys.stderr) + f" Wrote a config for {config['nlp']['pipeline']} to {args.output_path}. "

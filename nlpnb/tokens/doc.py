@@ -13,6 +13,7 @@ from fastcore.basics import patch
 from ..symbols import *
 from ..symbols import intify_attr, ATTR_NAMES_BY_ID
 from ..vocab import Vocab, _FLAG_NAMES
+from ..vectors import vector_similarity
 
 # %% auto #0
 __all__ = ['EMPTY_MORPH', 'DOC_COLUMNS', 'Underscore', 'normalize_feats', 'MorphAnalysis', 'Doc', 'Token', 'Span', 'SpanGroup',
@@ -824,3 +825,28 @@ def from_json(cls: Doc, vocab: Vocab, doc_json: Dict[str, Any]) -> Doc:
         if not Doc.has_extension(name): Doc.set_extension(name)
         setattr(doc._, name, value)
     return doc
+
+# %% ../../nbs/03_tokens.ipynb #2f530a3d
+def _mean_vector(doc: Doc, start: int, end: int) -> np.ndarray:
+    "The mean vector of tokens `start..end` (one batched lookup), zeros of the table's width when empty."
+    vectors = doc.vocab.vectors
+    if end <= start or vectors.size == 0: return np.zeros((vectors.shape[1],), dtype="float32")
+    return vectors.get_batch(doc._cols[ORTH][start:end].tolist()).mean(axis=0)
+
+def _words(x) -> Optional[List[str]]:
+    return x.words if isinstance(x, Doc) else x.doc.words[x.start:x.end] if isinstance(x, Span) else None
+
+def _similarity(self, other) -> float:
+    "Cosine similarity of the two vectors (1.0 for the same words, 0.0 with a warning when there are no vectors)."
+    if _words(self) is not None and _words(other) == _words(self): return 1.0
+    vocab = self.vocab if isinstance(self, Doc) else self.doc.vocab
+    return vector_similarity(self.vector, other.vector, type(self).__name__, vocab.vectors)
+
+Token.vector = property(lambda self: self.doc.vocab.get_vector(self.orth))
+Token.has_vector = property(lambda self: self.doc.vocab.has_vector(self.orth))
+Span.vector = property(lambda self: _mean_vector(self.doc, self.start, self.end))
+Span.has_vector = property(lambda self: any(t.has_vector for t in self))
+Doc.vector = property(lambda self: _mean_vector(self, 0, len(self)))
+Doc.has_vector = property(lambda self: any(t.has_vector for t in self))
+Token.vector_norm = Span.vector_norm = Doc.vector_norm = property(lambda self: float(np.linalg.norm(self.vector)))
+Token.similarity = Span.similarity = Doc.similarity = _similarity

@@ -10,6 +10,7 @@ from fastcore.basics import patch
 from ..symbols import *
 from ..symbols import intify_attr, ATTR_NAMES_BY_ID
 from ..vocab import Vocab, _FLAG_NAMES
+from ..vectors import vector_similarity
 __all__ = ['EMPTY_MORPH', 'DOC_COLUMNS', 'Underscore', 'normalize_feats', 'MorphAnalysis', 'Doc', 'Token', 'Span', 'SpanGroup', 'SpanGroups', 'docs_to_array']
 
 class Underscore:
@@ -251,6 +252,22 @@ class Doc(_Extensible):
     @classmethod
     def from_json(cls, vocab: Vocab, doc_json: Dict[str, Any]) -> Doc:
         """The Doc described by `to_json`'s output; errors name the offending token or key."""
+        ...
+
+    @property
+    def vector(self) -> Any:
+        ...
+
+    @property
+    def has_vector(self) -> Any:
+        ...
+
+    @property
+    def vector_norm(self) -> Any:
+        ...
+
+    def similarity(self, other) -> float:
+        """Cosine similarity of the two vectors (1.0 for the same words, 0.0 with a warning when there are no vectors)."""
         ...
 
 class Token(_Extensible):
@@ -495,6 +512,22 @@ class Token(_Extensible):
     def ent_iob_(self) -> Any:
         ...
 
+    @property
+    def vector(self) -> Any:
+        ...
+
+    @property
+    def has_vector(self) -> Any:
+        ...
+
+    @property
+    def vector_norm(self) -> Any:
+        ...
+
+    def similarity(self, other) -> float:
+        """Cosine similarity of the two vectors (1.0 for the same words, 0.0 with a warning when there are no vectors)."""
+        ...
+
 def _str_prop(attr: int, doc_attr: Optional[int]=None):
     """A pair of properties (`x` key and `x_` string) over a string column, both settable."""
     ...
@@ -596,6 +629,22 @@ class Span(_Extensible):
         """A new Doc holding a copy of this span's tokens and annotations (heads outside the span become roots)."""
         ...
 
+    @property
+    def vector(self) -> Any:
+        ...
+
+    @property
+    def has_vector(self) -> Any:
+        ...
+
+    @property
+    def vector_norm(self) -> Any:
+        ...
+
+    def similarity(self, other) -> float:
+        """Cosine similarity of the two vectors (1.0 for the same words, 0.0 with a warning when there are no vectors)."""
+        ...
+
 class SpanGroup:
     """A named list of spans of one Doc, with attributes."""
     doc: Doc
@@ -647,4 +696,15 @@ def _starts_from_heads(rel_heads: np.ndarray) -> np.ndarray:
 
 def docs_to_array(docs: Sequence[Doc], attrs: Sequence[Union[int, str]]) -> List[np.ndarray]:
     """`doc.to_array(attrs)` for many docs of one vocab, with one vocab lookup per attribute for the whole batch."""
+    ...
+
+def _mean_vector(doc: Doc, start: int, end: int) -> np.ndarray:
+    """The mean vector of tokens `start..end` (one batched lookup), zeros of the table's width when empty."""
+    ...
+
+def _words(x) -> Optional[List[str]]:
+    ...
+
+def _similarity(self, other) -> float:
+    """Cosine similarity of the two vectors (1.0 for the same words, 0.0 with a warning when there are no vectors)."""
     ...
