@@ -4,13 +4,13 @@
 
 # %% ../nbs/00a_util.ipynb #7d9c78b5
 from __future__ import annotations
-import html, importlib.util, os, secrets, shutil, sys
+import html, importlib.util, os, re, secrets, shutil, sys
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 # %% auto #0
-__all__ = ['write_file_atomic', 'write_dir_atomic', 'dot_get', 'dot_has', 'dot_set', 'escape_html', 'in_notebook',
-           'CodeFileError', 'import_code']
+__all__ = ['COMPLETE_MARKER', 'write_file_atomic', 'recover_dir', 'write_dir_atomic', 'PathOutsideError', 'join_inside',
+           'dot_get', 'dot_has', 'dot_set', 'escape_html', 'in_notebook', 'CodeFileError', 'import_code']
 
 # %% ../nbs/00a_util.ipynb #62da183c
 def _temp_sibling(path: Path, suffix: str) -> Path:
@@ -44,6 +44,8 @@ def write_file_atomic(path: Union[str, Path], data: Union[bytes, str], *, encodi
     return path
 
 # %% ../nbs/00a_util.ipynb #b7ee79f3
+COMPLETE_MARKER = ".complete"
+
 def _fsync_tree(root: Path) -> None:
     for dirpath, _, files in os.walk(root):
         for name in files:
@@ -51,14 +53,46 @@ def _fsync_tree(root: Path) -> None:
             try: os.fsync(fd)
             finally: os.close(fd)
 
+def _siblings(path: Path, suffix: str) -> List[Path]:
+    "The temporaries `.NAME.<hex>SUFFIX` that `write_dir_atomic` makes for `path` (none of another NAME)."
+    pattern = re.compile(rf"\.{re.escape(path.name)}\.[0-9a-f]{{12}}{re.escape(suffix)}")
+    if not path.parent.is_dir(): return []
+    return [p for p in path.parent.iterdir() if pattern.fullmatch(p.name)]
+
+# %% ../nbs/00a_util.ipynb #bbeb410f
+def _newest(paths: List[Path]) -> Optional[Path]:
+    return max(paths, key=lambda p: p.stat().st_mtime_ns, default=None)
+
+def recover_dir(path: Union[str, Path]) -> Optional[Path]:
+    "If nothing is at `path` but a crashed `write_dir_atomic` left a complete copy beside it, move it back; the copy used."
+    path = Path(path)
+    if path.exists() or path.is_symlink(): return None
+    done = [p for p in _siblings(path, ".tmp") if p.is_dir() and (p / COMPLETE_MARKER).is_file()]
+    best = _newest([p / COMPLETE_MARKER for p in done])
+    source = best.parent if best is not None else _newest([p for p in _siblings(path, ".old") if p.is_dir()])
+    if source is None: return None
+    os.replace(source, path)
+    (path / COMPLETE_MARKER).unlink(missing_ok=True)
+    _fsync_dir(path.parent)
+    return source
+
+def _remove_stale(path: Path) -> None:
+    "Remove the `.NAME.*.tmp`/`.NAME.*.old` siblings crashed saves of `path` left."
+    for p in _siblings(path, ".tmp") + _siblings(path, ".old"):
+        if p.is_dir() and not p.is_symlink(): shutil.rmtree(p, ignore_errors=True)
+        else: p.unlink(missing_ok=True)
+
+# %% ../nbs/00a_util.ipynb #c8d35d22
 def write_dir_atomic(path: Union[str, Path], write: Callable[[Path], None]) -> Path:
     "Call `write(tmp_dir)`, then replace the folder `path` with `tmp_dir` by renaming, so `path` is always whole."
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    recover_dir(path)                  # a failed save below must leave the last complete copy at `path`
     tmp = _temp_sibling(path, ".tmp")
     os.mkdir(tmp, 0o777)  # the umask applies, as in mkdir
     try:
         write(tmp)
+        (tmp / COMPLETE_MARKER).touch()
         _fsync_tree(tmp)
         if path.exists():
             old = _temp_sibling(path, ".old")
@@ -69,7 +103,22 @@ def write_dir_atomic(path: Union[str, Path], write: Callable[[Path], None]) -> P
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    (path / COMPLETE_MARKER).unlink(missing_ok=True)
     _fsync_dir(path.parent)
+    _remove_stale(path)
+    return path
+
+# %% ../nbs/00a_util.ipynb #6fab0295
+class PathOutsideError(ValueError):
+    "A path built from a name that would lead outside the folder it belongs in."
+
+def join_inside(root: Union[str, Path], *parts: str) -> Path:
+    "`root / parts...`, checked to resolve inside `root`."
+    root = Path(root)
+    path = root.joinpath(*parts)
+    if not path.resolve().is_relative_to(root.resolve()):
+        raise PathOutsideError(f"'{'/'.join(parts)}' leads outside the folder {root} (to {path.resolve()}); "
+                               "refusing to read or write there")
     return path
 
 # %% ../nbs/00a_util.ipynb #5d5a6957
