@@ -22,12 +22,13 @@ from thinc.api import Config
 from .registry import registry, resolve_annotations
 from .config import ConfigError, config_problems, load_config
 from .default_config import default_config, CONFIG_SECTION_ORDER
-from .util import write_dir_atomic
+from .util import join_inside, recover_dir, write_dir_atomic
 from .pipeline.listeners import connect_listeners, replace_listeners as _replace_listeners, replace_sourced_listeners
 
 # %% auto #0
-__all__ = ['BaseDefaults', 'make_tokenizer', 'norm_getter', 'Language', 'get_lang_class', 'blank', 'FactoryMeta', 'DisabledPipes',
-           'create_default_tokenizer', 'load', 'combine_score_weights', 'load_vectors_into']
+__all__ = ['PIPELINE_FILES', 'BaseDefaults', 'make_tokenizer', 'norm_getter', 'Language', 'get_lang_class', 'blank',
+           'FactoryMeta', 'validate_pipe_name', 'DisabledPipes', 'create_default_tokenizer', 'load',
+           'combine_score_weights', 'load_vectors_into']
 
 # %% ../nbs/07_language.ipynb #73354226
 class BaseDefaults:
@@ -305,12 +306,34 @@ def _pipe_index(self: Language, before=None, after=None, first=None, last=None) 
     if after is not None: return index_of(after) + 1
     return 0 if first else len(names)
 
+# %% ../nbs/07_language.ipynb #cfcb9fec
+PIPELINE_FILES = ("config.cfg", "meta.json", "tokenizer", "vocab")  # what `to_disk` writes beside the components
+
+def _name_problem(name: Any) -> Optional[str]:
+    if not isinstance(name, str): return f"it is a {type(name).__name__}, not a str"
+    if not name: return "it is empty"
+    if "/" in name or "\\" in name: return "it contains a path separator"
+    if name.startswith("."): return "it starts with '.'"
+    if any(ord(c) < 32 or ord(c) == 127 for c in name): return "it contains a control character"
+    if name in PIPELINE_FILES: return f"'{name}' is one of the pipeline's own files"
+    return None
+
+def validate_pipe_name(name: Any) -> str:
+    "`name` if it can be a component's name (and so a folder of the saved pipeline); a ValueError saying why not."
+    problem = _name_problem(name)
+    if problem:
+        raise ValueError(f"[E1060] Invalid component name {name!r}: {problem}. A component is saved in a folder of "
+                         "that name, so the name must be non-empty, without '/', '\\' or control characters, not start "
+                         f"with '.', and not be one of {', '.join(PIPELINE_FILES)}.")
+    return name
+
 # %% ../nbs/07_language.ipynb #a04503a0
 @patch
 def add_pipe(self: Language, factory_name: str, name: Optional[str] = None, *, before=None, after=None,
              first: Optional[bool] = None, last: Optional[bool] = None, source: Optional[Language] = None,
              config: Optional[Dict[str, Any]] = None, validate: bool = True) -> _Component:
     "Create a component (from a factory, or copied from `source`) and add it to the pipeline."
+    if name is not None: validate_pipe_name(name)
     name = name or (factory_name if isinstance(factory_name, str) else None)
     if name in self.component_names:
         raise ValueError(f"[E007] '{name}' already exists in the pipeline. Existing names: {self.component_names}. "
@@ -367,6 +390,7 @@ def replace_pipe(self: Language, name: str, factory_name: str, *, config: Option
 
 @patch
 def rename_pipe(self: Language, old_name: str, new_name: str) -> None:
+    validate_pipe_name(new_name)
     if new_name in self.component_names: raise ValueError(f"[E007] '{new_name}' already exists in the pipeline")
     component = self.get_pipe(old_name)
     self._components = [(new_name if n == old_name else n, c) for n, c in self._components]
@@ -483,8 +507,9 @@ def _component_problems(config: Config, names: List[str]) -> List[str]:
     "Components the pipeline lists without a block, or with a block that has neither factory nor source."
     out = []
     for name in names:
-        block = config.get("components", {}).get(name)
-        if block is None: out.append(f"  nlp.pipeline lists '{name}', but the config has no [components.{name}] block")
+        block = config.get("components", {}).get(name) if isinstance(name, str) else None
+        if _name_problem(name): out.append(f"  nlp.pipeline lists {name!r}, which is not a valid component name: {_name_problem(name)}")
+        elif block is None: out.append(f"  nlp.pipeline lists '{name}', but the config has no [components.{name}] block")
         elif "factory" not in block and "source" not in block:
             out.append(f"  components.{name}: a component block needs 'factory' (or 'source'); found keys {sorted(block)}")
     return out
@@ -562,7 +587,7 @@ def to_disk(self: Language, path: Union[str, Path], *, exclude: Iterable[str] = 
         if "tokenizer" not in exclude: self.tokenizer.to_disk(tmp / "tokenizer")
         if "vocab" not in exclude: self.vocab.to_disk(tmp / "vocab")
         for name, component in self._components:
-            if name not in exclude and hasattr(component, "to_disk"): component.to_disk(tmp / name)
+            if name not in exclude and hasattr(component, "to_disk"): component.to_disk(join_inside(tmp, validate_pipe_name(name)))
     write_dir_atomic(path, write)
 
 @patch
@@ -576,11 +601,13 @@ def meta_for_disk(self: Language) -> Dict[str, Any]:
 def from_disk(self: Language, path: Union[str, Path], *, exclude: Iterable[str] = ()) -> Language:
     "Read the data of a saved pipeline into this one (whose components must match the saved config)."
     path, exclude = Path(path), set(exclude)
-    if "vocab" not in exclude and (path / "vocab").exists(): self.vocab.from_disk(path / "vocab")
-    if "tokenizer" not in exclude and (path / "tokenizer").exists(): self.tokenizer.from_disk(path / "tokenizer")
+    recover_dir(path)  # a save killed between its two renames left the pipeline beside `path`
+    vocab, tokenizer = join_inside(path, "vocab"), join_inside(path, "tokenizer")
+    if "vocab" not in exclude and vocab.exists(): self.vocab.from_disk(vocab)
+    if "tokenizer" not in exclude and tokenizer.exists(): self.tokenizer.from_disk(tokenizer)
     for name, component in self._components:
-        if name not in exclude and hasattr(component, "from_disk") and (path / name).exists():
-            component.from_disk(path / name)
+        where = join_inside(path, validate_pipe_name(name))
+        if name not in exclude and hasattr(component, "from_disk") and where.exists(): component.from_disk(where)
     self._link_components()
     return self
 
@@ -600,12 +627,14 @@ def load(path: Union[str, Path], *, vocab: Union[Vocab, bool] = True, disable: I
          enable: Iterable[str] = (), exclude: Iterable[str] = (), config: Union[Dict[str, Any], Config, None] = None) -> Language:
     "Load a pipeline saved with `nlp.to_disk`; `config` overrides settings of the saved config."
     path = Path(path)
+    recover_dir(path)  # a save killed between its two renames left the pipeline beside `path`
     if not (path / "config.cfg").exists():
         what = "it doesn't exist" if not path.exists() else "it has no config.cfg"
         raise OSError(f"[E050] Can't load a pipeline from '{path}': {what}. Expected a folder written by nlp.to_disk "
                       "or nlpnb train (model-best, model-last).")
-    cfg = load_config(path / "config.cfg", _as_overrides(config), use_env=False)
-    meta = srsly.read_json(path / "meta.json") if (path / "meta.json").exists() else {}
+    cfg = load_config(join_inside(path, "config.cfg"), _as_overrides(config), use_env=False)
+    meta_path = join_inside(path, "meta.json")
+    meta = srsly.read_json(meta_path) if meta_path.exists() else {}
     nlp = Language.from_config(cfg, vocab=vocab, disable=disable, enable=enable, exclude=exclude,
                                meta={k: v for k, v in meta.items() if k in ("name", "version", "description", "author", "license")})
     return nlp.from_disk(path, exclude=exclude)

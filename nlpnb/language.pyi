@@ -19,11 +19,11 @@ from thinc.api import Config
 from .registry import registry, resolve_annotations
 from .config import ConfigError, config_problems, load_config
 from .default_config import default_config, CONFIG_SECTION_ORDER
-from .util import write_dir_atomic
+from .util import join_inside, recover_dir, write_dir_atomic
 from .pipeline.listeners import connect_listeners, replace_listeners as _replace_listeners, replace_sourced_listeners
 from thinc.api import Optimizer
 import contextlib, time
-__all__ = ['BaseDefaults', 'make_tokenizer', 'norm_getter', 'Language', 'get_lang_class', 'blank', 'FactoryMeta', 'DisabledPipes', 'create_default_tokenizer', 'load', 'combine_score_weights', 'load_vectors_into']
+__all__ = ['PIPELINE_FILES', 'BaseDefaults', 'make_tokenizer', 'norm_getter', 'Language', 'get_lang_class', 'blank', 'FactoryMeta', 'validate_pipe_name', 'DisabledPipes', 'create_default_tokenizer', 'load', 'combine_score_weights', 'load_vectors_into']
 
 class BaseDefaults:
     """Language data: tokenizer rules and exceptions, stop words, lexical attribute getters, writing system."""
@@ -286,6 +286,14 @@ def _unknown_factory(name: str, lang: Optional[str]) -> str:
 
 def _merge(base: Dict[str, Any], update: Dict[str, Any]) -> Dict[str, Any]:
     """Deep merge: `update` wins, nested blocks merge (a block with a different function replaces the old one)."""
+    ...
+PIPELINE_FILES = ('config.cfg', 'meta.json', 'tokenizer', 'vocab')
+
+def _name_problem(name: Any) -> Optional[str]:
+    ...
+
+def validate_pipe_name(name: Any) -> str:
+    """`name` if it can be a component's name (and so a folder of the saved pipeline); a ValueError saying why not."""
     ...
 
 class DisabledPipes(list):
