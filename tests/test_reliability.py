@@ -133,3 +133,107 @@ def test_recover_dir_leaves_existing_folder_alone(tmp_path):
     d.mkdir()
     (tmp_path / ".m.aaaaaaaaaaaa.old").mkdir()
     assert recover_dir(d) is None and recover_dir(tmp_path / "nothing") is None
+
+
+# --- two trainings into one output folder ----------------------------------------------------------------
+
+CODE = '''
+import time
+from pathlib import Path
+from thinc.api import Linear, Logistic, Model, chain
+from nlpnb.language import Language
+from nlpnb.pipeline.base import TrainablePipe
+from nlpnb.registry import registry
+
+def has_digit() -> Model:
+    def forward(model, docs, is_train):
+        return model.ops.asarray2f([[float(any(t.text.isdigit() for t in d)), 1.0] for d in docs]), lambda dX: []
+    return Model("has_digit", forward)
+
+class NumberFlag(TrainablePipe):
+    def predict(self, docs): return self.model.predict(docs)
+    def set_annotations(self, docs, scores):
+        for d, s in zip(docs, scores): d.cats["NUMBER"] = float(s[0])
+    def get_loss(self, examples, scores):
+        truth = self.model.ops.asarray2f([[eg.reference.cats["NUMBER"]] for eg in examples])
+        return float(((scores - truth) ** 2).sum()), scores - truth
+    def initialize(self, get_examples, *, nlp=None): self.model.initialize()
+
+def score(examples, **kwargs):
+    right = [(eg.predicted.cats["NUMBER"] > 0.5) == (eg.reference.cats["NUMBER"] > 0.5) for eg in examples]
+    return {"cats_score": sum(right) / len(right)}
+
+@Language.factory("rel_flag", default_score_weights={"cats_score": 1.0})
+def make(nlp: Language, name: str):
+    pipe = NumberFlag(nlp.vocab, chain(has_digit(), Linear(1, 2), Logistic()), name=name)
+    pipe.scorer = score
+    return pipe
+
+@registry.callbacks("rel.wait.v1")
+def wait_at_step(flag_dir: str, step: int):
+    "At `step`, say so (file `waiting`) and wait for the file `release`: the test starts its second training then."
+    def before_update(nlp, info):
+        if info["step"] != step: return
+        (Path(flag_dir) / "waiting").touch()
+        for _ in range(600):
+            if (Path(flag_dir) / "release").exists(): return
+            time.sleep(0.05)
+    return before_update
+'''
+
+
+@pytest.fixture
+def training_setup(tmp_path):
+    from thinc.api import Config
+    from nlpnb.init_config import fill_config
+    from nlpnb.tokens import DocBin
+    from nlpnb.util import import_code
+    (tmp_path / "functions.py").write_text(CODE)
+    import_code(tmp_path / "functions.py")
+    maker = nlpnb.blank("en")
+    def corpus(texts, path):
+        docs = []
+        for t in texts:
+            d = maker.make_doc(t); d.cats = {"NUMBER": float(any(c.isdigit() for c in t))}; docs.append(d)
+        DocBin(docs=docs).to_disk(path)
+    corpus(["I have 3 cats", "no numbers here", "call 911 now", "quiet evening"] * 3, tmp_path / "train.nlpnb")
+    corpus(["route 66", "silence"], tmp_path / "dev.nlpnb")
+    base = Config().from_str('[nlp]\nlang = "en"\npipeline = ["rel_flag"]\n\n[components]\n\n[components.rel_flag]\nfactory = "rel_flag"')
+    config = fill_config(base)
+    config["paths"]["train"], config["paths"]["dev"] = str(tmp_path / "train.nlpnb"), str(tmp_path / "dev.nlpnb")
+    config["training"]["max_steps"], config["training"]["eval_frequency"] = 10, 5
+    config["training"]["before_update"] = {"@callbacks": "rel.wait.v1", "flag_dir": str(tmp_path), "step": 3}
+    config.to_disk(tmp_path / "config.cfg")
+    return tmp_path
+
+
+def _wait_for(path: Path, proc, seconds: float = 60) -> None:
+    import time
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        if proc.poll() is not None: raise AssertionError(f"the first training ended early: {proc.communicate()}")
+        if time.monotonic() > deadline: raise AssertionError(f"{path} never appeared")
+        time.sleep(0.05)
+
+
+def test_second_training_into_same_output_is_refused(training_setup):
+    import subprocess, sys
+    from nlpnb.cli import run_cli
+    d = training_setup
+    args = ["train", str(d / "config.cfg"), "--output", str(d / "out"), "--code", str(d / "functions.py")]
+    first = subprocess.Popen([sys.executable, "-c", f"import sys; from nlpnb.cli import main; sys.exit(main({args!r}))"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for(d / "waiting", first)                                  # the first holds the lock, mid-training
+        status, _, err = run_cli(args)
+        assert status == 1, err
+        line = [ln for ln in err.splitlines() if ln.startswith("error:")]
+        assert len(line) == 1 and "Another training is writing to" in line[0] and str(d / "out") in line[0], err
+    finally:
+        (d / "release").touch()
+        out, err = first.communicate(timeout=120)
+    assert first.returncode == 0, err
+    for name in ("model-best", "model-last"):
+        assert load(d / "out" / name)("room 101").cats.keys() == {"NUMBER"}
+    status, _, err = run_cli(args)                                      # the lock is released at the end
+    assert status == 0, err

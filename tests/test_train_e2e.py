@@ -32,7 +32,7 @@ def test_convert_init_train_evaluate_a_tagger_and_morphologizer(tmp_path):
     assert header[:2] == ["E", "#"] and "TAG_ACC" in header and "POS_ACC" in header, train.stdout
     scores = [float(r[-1]) for r in rows]
     assert scores[-1] > scores[0] + 30, train.stdout  # learned: the weighted score rose by over 30 points
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["model-best", "model-last", "report.html"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [".nlpnb-train.lock", "model-best", "model-last", "report.html"]
     report = (tmp_path / "out" / "report.html").read_text()  # the evaluations drawn: one row and chart point each
     assert report.count('class="nlpnb-eval"') == len(rows) and "morph_per_feat" in report and "<script" not in report
     nlpnb("evaluate", tmp_path / "out" / "model-best", tmp_path / "corpus" / "dev.nlpnb", "--output", tmp_path / "scores.json")

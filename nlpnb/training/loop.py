@@ -4,7 +4,8 @@
 
 # %% ../../nbs/25_train.ipynb #7d1e0723
 from __future__ import annotations
-import random, sys, time
+import contextlib, random, sys, time
+from filelock import FileLock, Timeout
 from itertools import islice
 from pathlib import Path
 from typing import IO, Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
@@ -18,8 +19,9 @@ from .report import write_report
 from .example import Example
 
 # %% auto #0
-__all__ = ['TRAINING_SECTIONS', 'setup_device', 'missing_training_settings', 'init_nlp', 'create_train_batches',
-           'subdivide_batch', 'create_evaluation_callback', 'train_while_improving', 'save_pipeline', 'train']
+__all__ = ['TRAINING_SECTIONS', 'TRAIN_LOCK', 'setup_device', 'missing_training_settings', 'init_nlp', 'create_train_batches',
+           'subdivide_batch', 'create_evaluation_callback', 'train_while_improving', 'save_pipeline',
+           'OutputLockedError', 'output_lock', 'train']
 
 # %% ../../nbs/25_train.ipynb #8b603143
 def setup_device(gpu_id: int = -1, allocator: Optional[str] = None) -> None:
@@ -149,10 +151,36 @@ def save_pipeline(nlp: Language, path: Path, optimizer: Optimizer, before_to_dis
         (before_to_disk(nlp) if before_to_disk else nlp).to_disk(path)
 
 # %% ../../nbs/25_train.ipynb #b5b00436
+TRAIN_LOCK = ".nlpnb-train.lock"
+
+class OutputLockedError(RuntimeError):
+    "Another training holds the output folder."
+
+@contextlib.contextmanager
+def output_lock(output_path: Optional[Path]) -> Iterator[None]:
+    "Hold the lock on the output folder `output_path` (if any) for the body of the `with` block."
+    if output_path is None: yield; return
+    output_path.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(output_path / TRAIN_LOCK, timeout=0)
+    try: lock.acquire()
+    except Timeout:
+        raise OutputLockedError(f"Another training is writing to {output_path} (it holds {output_path / TRAIN_LOCK}): "
+                                "wait for it to finish, or train into another output folder.") from None
+    try: yield
+    finally: lock.release()
+
+# %% ../../nbs/25_train.ipynb #03c2be76
 def train(nlp: Language, output_path: Optional[Union[str, Path]] = None, *, stdout: IO = None, stderr: IO = None,
           should_stop: Callable[[], bool] = lambda: False, logger: Optional[Callable] = None,
           records: Optional[List[Dict[str, Any]]] = None) -> Tuple[Language, Optional[Path]]:
     "Train an initialized pipeline as its config says; returns it and the path of model-best (if saved)."
+    output_path = Path(output_path) if output_path is not None else None
+    with output_lock(output_path):
+        return _train(nlp, output_path, stdout=stdout, stderr=stderr, should_stop=should_stop, logger=logger, records=records)
+
+def _train(nlp: Language, output_path: Optional[Path], *, stdout: Optional[IO], stderr: Optional[IO],
+           should_stop: Callable[[], bool], logger: Optional[Callable],
+           records: Optional[List[Dict[str, Any]]]) -> Tuple[Language, Optional[Path]]:
     stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
     config = nlp.config.interpolate()
     T = registry.resolve({"training": {k: v for k, v in config["training"].items() if k not in ("train_corpus", "dev_corpus")}})["training"]
@@ -165,7 +193,6 @@ def train(nlp: Language, output_path: Optional[Union[str, Path]] = None, *, stdo
     frozen = list(T["frozen_components"])
     batches = create_train_batches(nlp, train_corpus, T["batcher"], T["max_epochs"])
     evaluate = create_evaluation_callback(nlp, dev_corpus, weights)
-    output_path = Path(output_path) if output_path is not None else None
     best_path = output_path / "model-best" if output_path else None
     loop = train_while_improving(nlp, optimizer, batches, evaluate, dropout=T["dropout"], eval_frequency=T["eval_frequency"],
                                  accumulate_gradient=T["accumulate_gradient"], patience=T["patience"], max_steps=T["max_steps"],
