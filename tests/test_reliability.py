@@ -1,5 +1,5 @@
 """Issue 20, reliability and security: crafted component names, two trainings into one folder, crashed saves."""
-import os
+import io, os
 from pathlib import Path
 
 import pytest
@@ -237,3 +237,20 @@ def test_second_training_into_same_output_is_refused(training_setup):
         assert load(d / "out" / name)("room 101").cats.keys() == {"NUMBER"}
     status, _, err = run_cli(args)                                      # the lock is released at the end
     assert status == 0, err
+
+
+# --- a failing report write does not hide the real save error --------------------------------------------
+
+def test_save_error_not_hidden_by_report_error(training_setup, monkeypatch):
+    from thinc.api import Config
+    import nlpnb.training.loop as loop
+    d = training_setup
+    (d / "release").touch()
+    def read_only(*args, **kwargs): raise OSError(30, "Read-only file system", str(d / "out" / "model-last"))
+    def report_fails(records, path): raise PermissionError(13, "Permission denied", str(path))
+    monkeypatch.setattr(loop, "save_pipeline", read_only)
+    monkeypatch.setattr(loop, "write_report", report_fails)
+    nlp = loop.init_nlp(Config().from_disk(d / "config.cfg"))
+    with pytest.warns(UserWarning, match="Could not write the training report"):
+        with pytest.raises(OSError, match="Read-only file system"):
+            loop.train(nlp, d / "out", stdout=io.StringIO(), stderr=io.StringIO())

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/25_train.ipynb #7d1e0723
 from __future__ import annotations
-import contextlib, random, sys, time
+import contextlib, random, sys, time, warnings
 from filelock import FileLock, Timeout
 from itertools import islice
 from pathlib import Path
@@ -21,7 +21,7 @@ from .example import Example
 # %% auto #0
 __all__ = ['TRAINING_SECTIONS', 'TRAIN_LOCK', 'setup_device', 'missing_training_settings', 'init_nlp', 'create_train_batches',
            'subdivide_batch', 'create_evaluation_callback', 'train_while_improving', 'save_pipeline',
-           'OutputLockedError', 'output_lock', 'train']
+           'write_report_or_warn', 'OutputLockedError', 'output_lock', 'train']
 
 # %% ../../nbs/25_train.ipynb #8b603143
 def setup_device(gpu_id: int = -1, allocator: Optional[str] = None) -> None:
@@ -150,6 +150,12 @@ def save_pipeline(nlp: Language, path: Path, optimizer: Optimizer, before_to_dis
     with nlp.use_params(optimizer.averages):
         (before_to_disk(nlp) if before_to_disk else nlp).to_disk(path)
 
+# %% ../../nbs/25_train.ipynb #6bacf5af
+def write_report_or_warn(records: List[Dict[str, Any]], path: Path) -> None:
+    "Write the training report to `path`; if that fails, warn (never raise)."
+    try: write_report(records, path)
+    except Exception as e: warnings.warn(f"Could not write the training report {path}: {type(e).__name__}: {e}", stacklevel=2)
+
 # %% ../../nbs/25_train.ipynb #b5b00436
 TRAIN_LOCK = ".nlpnb-train.lock"
 
@@ -214,5 +220,5 @@ def _train(nlp: Language, output_path: Optional[Path], *, stdout: Optional[IO], 
         print("Interrupted: model-last and model-best hold the last evaluation.", file=stderr)
     finally:
         finalize()
-        if records and output_path is not None: write_report(records, output_path / "report.html")
+        if records and output_path is not None: write_report_or_warn(records, output_path / "report.html")
     return nlp, best_path if saved_best else None
