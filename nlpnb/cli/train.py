@@ -25,9 +25,11 @@ def _info(text: str) -> None: print(styled("i", "blue", sys.stderr) + " " + text
 
 @command("train", "Train a pipeline from a complete config (see `nlpnb init fill-config`).", _train_arguments, takes_overrides=True)
 def train_cli(args: argparse.Namespace) -> int:
-    from nlpnb.training.loop import init_nlp, train
+    from nlpnb.training.loop import init_nlp, output_lock, train
     config = read_cli_config(args.config_path, args.overrides, code=args.code, verbose=args.verbose)
-    if args.output: _info(f"Saving to output directory: {args.output}")
+    if args.output:
+        with output_lock(Path(args.output)): pass   # busy? say so now, not after reading the corpus (train holds the lock)
+        _info(f"Saving to output directory: {args.output}")
     _info("Using CPU" if args.gpu_id < 0 else f"Using GPU: {args.gpu_id}")
     nlp = init_nlp(config, gpu_id=args.gpu_id)
     _info(f"Initialized pipeline: {nlp.pipe_names}")

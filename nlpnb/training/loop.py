@@ -159,8 +159,8 @@ def write_report_or_warn(records: List[Dict[str, Any]], path: Path) -> None:
 # %% ../../nbs/25_train.ipynb #b5b00436
 TRAIN_LOCK = ".nlpnb-train.lock"
 
-class OutputLockedError(RuntimeError):
-    "Another training holds the output folder."
+class OutputLockedError(OSError):
+    "Another training holds the output folder (an OSError, like any busy resource)."
 
 @contextlib.contextmanager
 def output_lock(output_path: Optional[Path]) -> Iterator[None]:
