@@ -78,5 +78,5 @@ def test_stop_button_click_reaches_the_kernel_and_stops_training(kernel, tmp_pat
     assert finished["error"] is None, finished["error"]
     stopped, steps, n_records, saved = finished["stdout"].split(" ", 3)
     assert stopped == "True" and 6 <= int(steps) < 5000 and int(n_records) >= 2, finished["stdout"]   # evaluated at 0 and 5
-    assert saved.strip() == "['model-best', 'model-last', 'report.html']"
+    assert saved.strip() == "['.nlpnb-train.lock', 'model-best', 'model-last', 'report.html']"
     assert "Stopped after step" in value(kc, "run.monitor.status.value")
