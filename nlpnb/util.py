@@ -53,9 +53,11 @@ def _fsync_tree(root: Path) -> None:
             try: os.fsync(fd)
             finally: os.close(fd)
 
+_LEGACY = {".tmp": r"tmp-[a-z0-9_]{8}", ".old": r"old-\d+"}  # the names earlier versions gave: .NAME.tmp-XXXXXXXX, .NAME.old-PID
+
 def _siblings(path: Path, suffix: str) -> List[Path]:
-    "The temporaries `.NAME.<hex>SUFFIX` that `write_dir_atomic` makes for `path` (none of another NAME)."
-    pattern = re.compile(rf"\.{re.escape(path.name)}\.[0-9a-f]{{12}}{re.escape(suffix)}")
+    "The temporaries `.NAME.<hex>SUFFIX` (or an earlier version's) that `write_dir_atomic` makes for `path` (none of another NAME)."
+    pattern = re.compile(rf"\.{re.escape(path.name)}\.(?:[0-9a-f]{{12}}{re.escape(suffix)}|{_LEGACY[suffix]})")
     if not path.parent.is_dir(): return []
     return [p for p in path.parent.iterdir() if pattern.fullmatch(p.name)]
 

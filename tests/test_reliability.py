@@ -254,3 +254,14 @@ def test_save_error_not_hidden_by_report_error(training_setup, monkeypatch):
     with pytest.warns(UserWarning, match="Could not write the training report"):
         with pytest.raises(OSError, match="Read-only file system"):
             loop.train(nlp, d / "out", stdout=io.StringIO(), stderr=io.StringIO())
+
+
+def test_earlier_versions_temporaries_recovered_and_cleaned(tmp_path):
+    d = tmp_path / "model-last"
+    nlp = _pipeline()
+    _save(nlp, d, "old")
+    os.replace(d, tmp_path / ".model-last.old-12345")                   # as an earlier version left them
+    (tmp_path / ".model-last.tmp-k2j_9xq0").mkdir()
+    assert load(d).meta["description"] == "old"
+    _save(nlp, d, "new")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model-last"]
