@@ -54,6 +54,47 @@ def compile_infix_regex(entries: Iterable[Union[str, Pattern]]) -> Pattern:
     "One regex for a list of infix rules: use its `.finditer` as `infix_finditer`."
     return re.compile("|".join(fold_alternatives(entries)))
 
+# %% ../nbs/05_tokenizer.ipynb #1bd8e507
+try: from re import _parser as _sre_parse, _compiler as _sre_compile   # Python >= 3.11
+except ImportError: import sre_parse as _sre_parse, sre_compile as _sre_compile  # type: ignore
+
+_WIDE = 1000   # rules that can match more characters than this count as unbounded
+
+def _suffix_branches(regex: Pattern) -> Optional[Tuple[Any, list, tuple]]:
+    "The parse state, alternatives and end anchor of a `(?:a|b|...)$` regex, or None if it isn't one."
+    if regex.flags & re.M: return None
+    tree = _sre_parse.parse(regex.pattern, regex.flags)
+    items = list(tree.data)
+    if len(items) < 2 or items[-1] not in ((_sre_parse.AT, _sre_parse.AT_END), (_sre_parse.AT, _sre_parse.AT_END_STRING)):
+        return None
+    body = items[:-1]
+    if len(body) == 1 and body[0][0] is _sre_parse.BRANCH: return tree.state, list(body[0][1][1]), items[-1]
+    return tree.state, [_sre_parse.SubPattern(tree.state, body)], items[-1]
+
+def _suffix_finder(search: Optional[Callable]) -> Optional[Callable[[str], Optional[re.Match]]]:
+    "A function giving the same match as `search` (a suffix regex's `.search`) in linear time, or None."
+    regex = getattr(search, "__self__", None)
+    if not isinstance(regex, re.Pattern) or getattr(search, "__name__", "") != "search": return None
+    try:
+        state, branches, end = _suffix_branches(regex) or (None, None, None)
+        if branches is None: return None
+        widths = [b.getwidth()[1] for b in branches]
+        wide = [b for b, w in zip(branches, widths) if w > _WIDE]
+        w = max([x for x in widths if x <= _WIDE], default=0)
+        # one branch goes in unwrapped, so the engine sees its literal start and skips ahead to it
+        body = list(wide[0].data) if len(wide) == 1 else [(_sre_parse.BRANCH, (None, wide))]
+        unbounded = _sre_compile.compile(_sre_parse.SubPattern(state, body + [end]), regex.flags) if wide else None
+    except Exception: return None   # a regex the parser's internals don't cover: keep the plain search
+    def find(s: str) -> Optional[re.Match]:
+        n = len(s)
+        if n <= w + 64: return regex.search(s)
+        m = regex.search(s, n - w - 1)   # the leftmost match of any rule starting in the window
+        if unbounded is not None:
+            mu = unbounded.search(s)
+            if mu is not None and (m is None or mu.start() < m.start()): return regex.search(s, mu.start())
+        return m
+    return find
+
 # %% ../nbs/05_tokenizer.ipynb #6f29a743
 _Special = Tuple[Tuple[str, ...], Tuple[Optional[str], ...]]
 
@@ -106,6 +147,8 @@ class Tokenizer:
         self.vocab, self.max_cache_size = vocab, max_cache_size
         self._prefix_search, self._suffix_search, self._infix_finditer = prefix_search, suffix_search, infix_finditer
         self._token_match, self._url_match = token_match, url_match
+        self._suffix_fast: Optional[Callable] = None
+        self._special_max = 0
         self._rules: Dict[str, List[Dict[int, str]]] = {}
         self._specials: Dict[str, _Special] = {}
         self._cache: Dict[str, _Entry] = {}
@@ -131,6 +174,8 @@ for _name in ("prefix_search", "suffix_search", "infix_finditer", "token_match",
 def _reload(self: Tokenizer) -> None:
     "Flush the cache and rebuild the special-case matcher after a change of rules."
     self._cache = {}
+    self._suffix_fast = _suffix_finder(self._suffix_search)
+    self._special_max = max(map(len, self._specials), default=0)
     self._matcher = {}
     self._spaced_patterns = False
     for string in self._specials:
@@ -169,7 +214,7 @@ def find_prefix(self: Tokenizer, string: str) -> int:
 def find_suffix(self: Tokenizer, string: str) -> int:
     "Length of the suffix to split off `string` (0 if none)."
     if self._suffix_search is None: return 0
-    m = self._suffix_search(string)
+    m = (self._suffix_fast or self._suffix_search)(string)
     return m.end() - m.start() if m is not None else 0
 
 @patch
@@ -182,16 +227,17 @@ def find_infix(self: Tokenizer, string: str) -> list:
 def _strip_affixes(self: Tokenizer, s: str, prefixes: List[str], suffixes: List[str], specials: Dict[str, _Special]) -> str:
     "Peel prefixes and suffixes off `s` into the two lists; return what is left."
     token_match, find_prefix, find_suffix = self._token_match, self.find_prefix, self.find_suffix
+    longest = self._special_max if specials is self._specials else max(map(len, specials), default=0)
     last = -1
     while s and len(s) != last:
         if token_match is not None and token_match(s): break
-        if s in specials: break
+        if len(s) <= longest and s in specials: break
         last = len(s)
         pre = find_prefix(s)
-        if pre and s[pre:] in specials:
+        if pre and len(s) - pre <= longest and s[pre:] in specials:
             prefixes.append(s[:pre]); return s[pre:]
         suf = find_suffix(s[pre:])
-        if suf and s[:-suf] in specials:
+        if suf and len(s) - suf <= longest and s[:-suf] in specials:
             suffixes.append(s[-suf:]); return s[:-suf]
         if pre and suf and pre + suf <= len(s):
             prefixes.append(s[:pre]); suffixes.append(s[-suf:]); s = s[pre:-suf]
