@@ -45,3 +45,24 @@ def test_example_cats_list(doc):
 def test_example_cats_not_number(doc):
     from nlpnb.training.example import Example
     with pytest.raises(ValueError, match="'cats' score of 'POS' must be a number"): Example.from_dict(doc, {"cats": {"POS": "yes"}})
+
+# CoNLL-U: a multi-word range over the wrong words
+
+MWT_FILE = ("# sent_id = 1\n# text = don't go\n1-3\tdon't\t_\t_\t_\t_\t_\t_\t_\t_\n"
+            "1\tdo\tdo\tAUX\tVBP\t_\t3\taux\t_\t_\n2\tn't\tnot\tPART\tRB\t_\t3\tadvmod\t_\t_\n"
+            "3\tgo\tgo\tVERB\tVB\t_\t0\troot\t_\t_\n\n")
+
+def test_conllu_range_over_wrong_words(tmp_path, capsys):
+    from nlpnb.cli import main
+    path = tmp_path / "mwt.conllu"
+    path.write_text(MWT_FILE, encoding="utf8")
+    assert main(["convert", str(path), str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {path}:3: ") and "multi-word token 1-3 \"don't\"" in err and "goes on with 'go'" in err, err
+    assert not (tmp_path / "out" / "mwt.nlpnb").exists()
+
+def test_conllu_range_that_fits_converts(tmp_path):
+    from nlpnb.training.converters import read_conllu
+    path = tmp_path / "ok.conllu"
+    path.write_text(MWT_FILE.replace("1-3\t", "1-2\t"), encoding="utf8")
+    assert [d.text for d in read_conllu(path)] == ["don't go "]
