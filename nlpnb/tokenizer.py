@@ -10,6 +10,7 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Patt
 import srsly
 from fastcore.basics import patch
 from .symbols import ORTH, NORM, intify_attr
+from .strings import utf8
 from .vocab import Vocab
 from .tokens import Doc
 from .util import write_file_atomic
@@ -440,13 +441,17 @@ def _labelled(self: Tokenizer, text: str) -> Tuple[_Labelled, List[bool]]:
 def __call__(self: Tokenizer, text: str) -> Doc:
     "Tokenize `text` into a Doc."
     if not isinstance(text, str): raise TypeError(f"The tokenizer takes a str, got {type(text).__name__}")
+    if not text.isascii(): utf8(text, "Text")   # a lone surrogate: a clear error before any string is stored
     words, spaces, norms, has_norm = self._words(text)
     return Doc(self.vocab, words=words, spaces=spaces, norms=norms if has_norm else None)
 
 @patch
 def pipe(self: Tokenizer, texts: Iterable[str], batch_size: int = 1000) -> Iterator[Doc]:
-    "Tokenize a stream of texts, yielding Docs in order."
-    for text in texts: yield self(text)
+    "Tokenize a stream of texts, yielding Docs in order; an error names the text's index in the stream."
+    for i, text in enumerate(texts):
+        try: doc = self(text)
+        except ValueError as e: raise ValueError(f"Text {i} of the stream: {e}") from None
+        yield doc
 
 # %% ../nbs/05_tokenizer.ipynb #bdaf250e
 @patch

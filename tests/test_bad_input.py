@@ -66,3 +66,19 @@ def test_conllu_range_that_fits_converts(tmp_path):
     path = tmp_path / "ok.conllu"
     path.write_text(MWT_FILE.replace("1-3\t", "1-2\t"), encoding="utf8")
     assert [d.text for d in read_conllu(path)] == ["don't go "]
+
+# Lone surrogates: no UTF-8 bytes, so no string keys; refused clearly before the string store grows
+
+def test_lone_surrogate_in_nlp_call(nlp):
+    n = len(nlp.vocab.strings)
+    with pytest.raises(ValueError, match=r"lone surrogate '\\ud800' at character 2") as e: nlp("a \ud800 b")
+    assert not isinstance(e.value, UnicodeError)
+    assert len(nlp.vocab.strings) == n
+
+def test_lone_surrogate_in_pipe_names_the_text(nlp):
+    n = len(nlp.vocab.strings)
+    docs = nlp.tokenizer.pipe(["fine text", "a \ud800 b"])
+    assert next(docs).text == "fine text"
+    with pytest.raises(ValueError, match="Text 1 of the stream: .*lone surrogate"): next(docs)
+    assert len(nlp.vocab.strings) <= n + 2   # only "fine" and "text"
+    with pytest.raises(ValueError, match="lone surrogate"): list(nlp.pipe(["ok", "b \udfff"]))
