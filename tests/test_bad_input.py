@@ -82,3 +82,22 @@ def test_lone_surrogate_in_pipe_names_the_text(nlp):
     with pytest.raises(ValueError, match="Text 1 of the stream: .*lone surrogate"): next(docs)
     assert len(nlp.vocab.strings) <= n + 2   # only "fine" and "text"
     with pytest.raises(ValueError, match="lone surrogate"): list(nlp.pipe(["ok", "b \udfff"]))
+
+# Heads that form a cycle are refused where they enter, naming the doc/token or file/line
+
+def test_doc_head_cycle(nlp):
+    from nlpnb.tokens import Doc
+    with pytest.raises(ValueError, match=r"doc 'a b c ' form a cycle through token 1 \('b'\)"):
+        Doc(nlp.vocab, ["a", "b", "c"], heads=[1, 2, 1], deps=["x", "y", "z"])
+
+def test_example_head_cycle(doc):
+    from nlpnb.training.example import Example
+    with pytest.raises(ValueError, match="Example 'Ada Lovelace.*form a cycle through token 0"):
+        Example.from_dict(doc, {"heads": [1, 0, 3, 3, 3, 4], "deps": ["x"] * 6})
+
+def test_conllu_head_cycle(tmp_path, capsys):
+    from nlpnb.cli import main
+    path = tmp_path / "cycle.conllu"
+    path.write_text("1\tHi\thi\tINTJ\tUH\t_\t2\tdep\t_\t_\n2\tyou\tyou\tPRON\tPRP\t_\t1\tdep\t_\t_\n\n", encoding="utf8")
+    assert main(["convert", str(path), str(tmp_path / "out")]) == 1
+    assert capsys.readouterr().err == f"error: {path}:1: the heads of word 1 go round in a cycle (expected heads that lead to the root (0))\n"
