@@ -7,9 +7,11 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Patt
 import srsly
 from fastcore.basics import patch
 from .symbols import ORTH, NORM, intify_attr
+from .strings import utf8
 from .vocab import Vocab
 from .tokens import Doc
 from .util import write_file_atomic
+from re import _parser as _sre_parse, _compiler as _sre_compile
 __all__ = ['fold_alternatives', 'compile_prefix_regex', 'compile_suffix_regex', 'compile_infix_regex', 'Tokenizer']
 _ONE_CHAR: Any
 
@@ -35,6 +37,15 @@ def compile_suffix_regex(entries: Iterable[Union[str, Pattern]]) -> Pattern:
 def compile_infix_regex(entries: Iterable[Union[str, Pattern]]) -> Pattern:
     """One regex for a list of infix rules: use its `.finditer` as `infix_finditer`."""
     ...
+_WIDE = 1000
+
+def _suffix_branches(regex: Pattern) -> Optional[Tuple[Any, list, tuple]]:
+    """The parse state, alternatives and end anchor of a `(?:a|b|...)$` regex, or None if it isn't one."""
+    ...
+
+def _suffix_finder(search: Optional[Callable]) -> Optional[Callable[[str], Optional[re.Match]]]:
+    """A function giving the same match as `search` (a suffix regex's `.search`) in linear time, or None."""
+    ...
 _Special = Tuple[Tuple[str, ...], Tuple[Optional[str], ...]]
 
 def _check_special(string: str, substrings: Sequence[Dict[Union[int, str], str]]) -> _Special:
@@ -59,6 +70,8 @@ class Tokenizer:
     _infix_finditer: Optional[Callable]
     _token_match: Optional[Callable]
     _url_match: Optional[Callable]
+    _suffix_fast: Optional[Callable]
+    _special_max: Any
     _rules: Dict[str, List[Dict[int, str]]]
     _specials: Dict[str, _Special]
     _cache: Dict[str, _Entry]
@@ -157,7 +170,7 @@ class Tokenizer:
         ...
 
     def pipe(self, texts: Iterable[str], batch_size: int=1000) -> Iterator[Doc]:
-        """Tokenize a stream of texts, yielding Docs in order."""
+        """Tokenize a stream of texts, yielding Docs in order; an error names the text's index in the stream."""
         ...
 
     def explain(self, text: str) -> List[Tuple[str, str]]:
