@@ -60,6 +60,13 @@ try: from re import _parser as _sre_parse, _compiler as _sre_compile   # Python 
 except ImportError: import sre_parse as _sre_parse, sre_compile as _sre_compile  # type: ignore
 
 _WIDE = 1000   # rules that can match more characters than this count as unbounded
+_CONTEXT_OPS = {_sre_parse.AT, _sre_parse.ASSERT, _sre_parse.ASSERT_NOT, _sre_parse.GROUPREF, _sre_parse.GROUPREF_EXISTS}
+
+def _context_free(node: Any) -> bool:
+    "Whether a parsed regex matches without looking around (no anchors, lookarounds, backrefs): then a part of a string has no match the whole lacks."
+    if isinstance(node, _sre_parse.SubPattern): node = node.data
+    if isinstance(node, tuple) and len(node) == 2 and type(node[0]) is type(_sre_parse.AT) and node[0] in _CONTEXT_OPS: return False
+    return all(map(_context_free, node)) if isinstance(node, (list, tuple)) else True
 
 def _suffix_branches(regex: Pattern) -> Optional[Tuple[Any, list, tuple]]:
     "The parse state, alternatives and end anchor of a `(?:a|b|...)$` regex, or None if it isn't one."
@@ -85,15 +92,21 @@ def _suffix_finder(search: Optional[Callable]) -> Optional[Callable[[str], Optio
         # one branch goes in unwrapped, so the engine sees its literal start and skips ahead to it
         body = list(wide[0].data) if len(wide) == 1 else [(_sre_parse.BRANCH, (None, wide))]
         unbounded = _sre_compile.compile(_sre_parse.SubPattern(state, body + [end]), regex.flags) if wide else None
+        anywhere = (_sre_compile.compile(_sre_parse.SubPattern(state, body), regex.flags)
+                    if wide and all(map(_context_free, wide)) else None)
     except Exception: return None   # a regex the parser's internals don't cover: keep the plain search
-    def find(s: str) -> Optional[re.Match]:
+    def find(s: str, wide: bool = True) -> Optional[re.Match]:
         n = len(s)
         if n <= w + 64: return regex.search(s)
         m = regex.search(s, n - w - 1)   # the leftmost match of any rule starting in the window
-        if unbounded is not None:
+        if wide and unbounded is not None:
             mu = unbounded.search(s)
             if mu is not None and (m is None or mu.start() < m.start()): return regex.search(s, mu.start())
         return m
+    def wide_anywhere(s: str) -> bool:
+        "False if no unbounded rule matches anywhere in `s`, so none can in any part of it: `find(part, False)`."
+        return anywhere is None or anywhere.search(s) is not None
+    find.wide_anywhere = wide_anywhere   # type: ignore[attr-defined]
     return find
 
 # %% ../nbs/05_tokenizer.ipynb #6f29a743
@@ -228,6 +241,12 @@ def find_infix(self: Tokenizer, string: str) -> list:
 def _strip_affixes(self: Tokenizer, s: str, prefixes: List[str], suffixes: List[str], specials: Dict[str, _Special]) -> str:
     "Peel prefixes and suffixes off `s` into the two lists; return what is left."
     token_match, find_prefix, find_suffix = self._token_match, self.find_prefix, self.find_suffix
+    fast = self._suffix_fast
+    if fast is not None and len(s) > 64:   # a long chunk: skip the unbounded suffix rules if none occurs in it
+        wide = fast.wide_anywhere(s)
+        def find_suffix(t: str) -> int:
+            m = fast(t, wide)
+            return m.end() - m.start() if m is not None else 0
     longest = self._special_max if specials is self._specials else max(map(len, specials), default=0)
     last = -1
     while s and len(s) != last:

@@ -38,6 +38,11 @@ def compile_infix_regex(entries: Iterable[Union[str, Pattern]]) -> Pattern:
     """One regex for a list of infix rules: use its `.finditer` as `infix_finditer`."""
     ...
 _WIDE = 1000
+_CONTEXT_OPS: Any
+
+def _context_free(node: Any) -> bool:
+    """Whether a parsed regex matches without looking around (no anchors, lookarounds, backrefs): then a part of a string has no match the whole lacks."""
+    ...
 
 def _suffix_branches(regex: Pattern) -> Optional[Tuple[Any, list, tuple]]:
     """The parse state, alternatives and end anchor of a `(?:a|b|...)$` regex, or None if it isn't one."""
