@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_tokenizer.ipynb #80b5c6a0
 from __future__ import annotations
-import re
+import functools, re
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Pattern, Sequence, Tuple, Union
 import srsly
@@ -83,6 +83,10 @@ def _suffix_finder(search: Optional[Callable]) -> Optional[Callable[[str], Optio
     "A function giving the same match as `search` (a suffix regex's `.search`) in linear time, or None."
     regex = getattr(search, "__self__", None)
     if not isinstance(regex, re.Pattern) or getattr(search, "__name__", "") != "search": return None
+    return _regex_suffix_finder(regex)
+
+@functools.lru_cache(maxsize=16)   # parsing a big suffix regex takes milliseconds: once per regex
+def _regex_suffix_finder(regex: Pattern) -> Optional[Callable[[str], Optional[re.Match]]]:
     try:
         state, branches, end = _suffix_branches(regex) or (None, None, None)
         if branches is None: return None
@@ -152,6 +156,8 @@ def _pattern_of(fn: Optional[Callable], name: str) -> Optional[list]:
         raise ValueError(f"Can't serialize the tokenizer's {name}: it is {fn!r}, not the method of a compiled regex")
     return [regex.pattern, regex.flags]
 
+_UNBUILT = object()   # the suffix finder before its first use
+
 class Tokenizer:
     "Split text into a `Doc` with prefix, suffix and infix rules and special cases."
     def __init__(self, vocab: Vocab, rules: Optional[Dict[str, List[Dict]]] = None,
@@ -161,7 +167,7 @@ class Tokenizer:
         self.vocab, self.max_cache_size = vocab, max_cache_size
         self._prefix_search, self._suffix_search, self._infix_finditer = prefix_search, suffix_search, infix_finditer
         self._token_match, self._url_match = token_match, url_match
-        self._suffix_fast: Optional[Callable] = None
+        self._suffix_fast: Any = _UNBUILT
         self._special_max = 0
         self._rules: Dict[str, List[Dict[int, str]]] = {}
         self._specials: Dict[str, _Special] = {}
@@ -188,7 +194,7 @@ for _name in ("prefix_search", "suffix_search", "infix_finditer", "token_match",
 def _reload(self: Tokenizer) -> None:
     "Flush the cache and rebuild the special-case matcher after a change of rules."
     self._cache = {}
-    self._suffix_fast = _suffix_finder(self._suffix_search)
+    self._suffix_fast = _UNBUILT   # built on the first long string: most texts never need it
     self._special_max = max(map(len, self._specials), default=0)
     self._matcher = {}
     self._spaced_patterns = False
@@ -218,6 +224,12 @@ Tokenizer.rules = property(_get_rules, _set_rules)
 
 # %% ../nbs/05_tokenizer.ipynb #0d4e961d
 @patch
+def _long_suffix_finder(self: Tokenizer) -> Optional[Callable]:
+    "The linear-time suffix search (see `_suffix_finder`), built on first use; None if the rule can't have one."
+    if self._suffix_fast is _UNBUILT: self._suffix_fast = _suffix_finder(self._suffix_search)
+    return self._suffix_fast
+
+@patch
 def find_prefix(self: Tokenizer, string: str) -> int:
     "Length of the prefix to split off `string` (0 if none)."
     if self._prefix_search is None: return 0
@@ -228,7 +240,7 @@ def find_prefix(self: Tokenizer, string: str) -> int:
 def find_suffix(self: Tokenizer, string: str) -> int:
     "Length of the suffix to split off `string` (0 if none)."
     if self._suffix_search is None: return 0
-    m = (self._suffix_fast or self._suffix_search)(string)
+    m = ((len(string) > 64 and self._long_suffix_finder()) or self._suffix_search)(string)
     return m.end() - m.start() if m is not None else 0
 
 @patch
@@ -241,8 +253,8 @@ def find_infix(self: Tokenizer, string: str) -> list:
 def _strip_affixes(self: Tokenizer, s: str, prefixes: List[str], suffixes: List[str], specials: Dict[str, _Special]) -> str:
     "Peel prefixes and suffixes off `s` into the two lists; return what is left."
     token_match, find_prefix, find_suffix = self._token_match, self.find_prefix, self.find_suffix
-    fast = self._suffix_fast
-    if fast is not None and len(s) > 64:   # a long chunk: skip the unbounded suffix rules if none occurs in it
+    fast = self._long_suffix_finder() if len(s) > 64 else None
+    if fast is not None:   # a long chunk: skip the unbounded suffix rules if none occurs in it
         wide = fast.wide_anywhere(s)
         def find_suffix(t: str) -> int:
             m = fast(t, wide)
