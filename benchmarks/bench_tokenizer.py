@@ -58,11 +58,39 @@ def bench_spacy(python: str, texts: list, repeats: int, keep_last: int) -> dict:
                        check=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
         return json.loads(out.read_text(encoding="utf8"))
 
+LONG = {"emoji": "'\\U0001F600' * n", "brackets": "'(' * n + 'a' + ')' * n"}   # runs of n prefixes and suffixes
+SPACY_LONG = """import sys, time, spacy
+tok = spacy.blank("en").tokenizer; n = int(sys.argv[2]); text = eval(sys.argv[1])
+t0 = time.perf_counter(); k = len(tok(text)); print(time.perf_counter() - t0, k)"""
+
+def bench_long(nlp, python: str, sizes: list, limit: float) -> None:
+    "Seconds to tokenize long runs of affixes (once quadratic), nlpnb and spaCy; spaCy is cut off after `limit` s."
+    has_spacy = Path(python).exists()
+    print(f"long affix runs, seconds (spaCy stopped after {limit:g} s):")
+    print(f"{'':24}{'n':>8}{'nlpnb':>10}{'spaCy':>10}{'tokens':>9}")
+    for kind, expr in LONG.items():
+        slow = not has_spacy
+        for n in sizes:
+            text = eval(expr, {"n": n})
+            t0 = time.perf_counter(); k = len(nlp.tokenizer(text)); ours = time.perf_counter() - t0
+            theirs = "-" if not has_spacy else f"> {limit:g}"
+            if not slow:
+                try:
+                    out = subprocess.run([python, "-c", SPACY_LONG, expr, str(n)], capture_output=True, text=True,
+                                         timeout=limit + 10, check=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+                    secs, k2 = out.stdout.split(); theirs = f"{float(secs):.3f}"
+                    assert int(k2) == k, f"{kind} n={n}: nlpnb {k} tokens, spaCy {k2}"
+                    slow = float(secs) > limit
+                except subprocess.TimeoutExpired: slow = True
+            print(f"{kind:24}{n:>8,}{ours:>10.3f}{theirs:>10}{k:>9,}")
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--spacy-python", default=str(ROOT / "benchmarks" / ".venv" / "bin" / "python"))
     ap.add_argument("--data", default=str(DATA), help="folder holding en_ewt-ud-{train,dev}.conllu")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--long-sizes", default="10000,20000,40000", help="run lengths for the long affix case ('' skips it)")
+    ap.add_argument("--long-limit", type=float, default=60, help="stop spaCy's long runs after this many seconds")
     args = ap.parse_args()
     data = Path(args.data)
     train, dev = read_texts(data / "en_ewt-ud-train.conllu"), read_texts(data / "en_ewt-ud-dev.conllu")
@@ -93,5 +121,7 @@ def main() -> None:
         a = agreement(mine, theirs["tokens"])
         print(f"agreement on EWT dev: {a['identical']:,}/{a['sentences']:,} sentences identical "
               f"({100 * a['identical'] / a['sentences']:.2f}%), token F1 {100 * a['f1']:.2f}%")
+    if args.long_sizes:
+        bench_long(ours["nlp"], args.spacy_python, [int(n) for n in args.long_sizes.split(",")], args.long_limit)
 
 if __name__ == "__main__": main()

@@ -13,7 +13,7 @@ from fastcore.basics import patch
 from .symbols import SYMBOLS_BY_STR, SYMBOLS_BY_INT
 
 # %% auto #0
-__all__ = ['murmur64a_reference', 'hash_bytes', 'hash_string', 'hash_strings', 'get_string_id', 'StringStore']
+__all__ = ['murmur64a_reference', 'hash_bytes', 'utf8', 'hash_string', 'hash_strings', 'get_string_id', 'StringStore']
 
 # %% ../nbs/01_strings.ipynb #0a2c6dc8
 _M = np.uint64(0xC6A4A7935BD1E995)
@@ -83,13 +83,21 @@ def hash_bytes(key: bytes, seed: int = 1) -> int:
     "MurmurHash64A of `key` with the Numba kernel."
     return int(_murmur64a(np.frombuffer(key, dtype=np.uint8), 0, len(key), np.uint64(seed)))
 
+def utf8(s: str, what: str = "String") -> bytes:
+    "The UTF-8 bytes of `s`; a lone surrogate (not text, no UTF-8 bytes) is a `ValueError` that says where it is."
+    try: return s.encode("utf8")
+    except UnicodeEncodeError as e:
+        raise ValueError(f"[E1040] {what} {s[:40]!r}{'...' if len(s) > 40 else ''} holds a lone surrogate {s[e.start]!r} "
+                         f"at character {e.start}: that is not Unicode text and has no UTF-8 bytes (spaCy can't hash it "
+                         "either). Clean the text first, e.g. text.encode('utf-8', 'replace').decode('utf-8')") from None
+
 def hash_string(s: str) -> int:
     "The 64-bit key of `s`: MurmurHash64A (seed 1) over its UTF-8 bytes."
-    return hash_bytes(s.encode("utf8"), 1)
+    return hash_bytes(utf8(s), 1)
 
 def hash_strings(strings: List[str]) -> np.ndarray:
     "Keys of many strings in one kernel call (uint64 array)."
-    encoded = [s.encode("utf8") for s in strings]
+    encoded = [utf8(s) for s in strings]
     offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
     np.cumsum([len(b) for b in encoded], out=offsets[1:])
     data = np.frombuffer(b"".join(encoded), dtype=np.uint8)

@@ -9,7 +9,7 @@ from pathlib import Path
 from fastcore.basics import patch
 from .symbols import SYMBOLS_BY_STR, SYMBOLS_BY_INT
 from typing import Any
-__all__ = ['murmur64a_reference', 'hash_bytes', 'hash_string', 'hash_strings', 'get_string_id', 'StringStore']
+__all__ = ['murmur64a_reference', 'hash_bytes', 'utf8', 'hash_string', 'hash_strings', 'get_string_id', 'StringStore']
 _M: Any
 _R: Any
 _MASK: Any
@@ -28,6 +28,10 @@ def murmur64a_reference(key: bytes, seed: int=1) -> int:
 
 def hash_bytes(key: bytes, seed: int=1) -> int:
     """MurmurHash64A of `key` with the Numba kernel."""
+    ...
+
+def utf8(s: str, what: str='String') -> bytes:
+    """The UTF-8 bytes of `s`; a lone surrogate (not text, no UTF-8 bytes) is a `ValueError` that says where it is."""
     ...
 
 def hash_string(s: str) -> int:

@@ -4,12 +4,13 @@
 
 # %% ../nbs/05_tokenizer.ipynb #80b5c6a0
 from __future__ import annotations
-import re
+import functools, re
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Pattern, Sequence, Tuple, Union
 import srsly
 from fastcore.basics import patch
 from .symbols import ORTH, NORM, intify_attr
+from .strings import utf8
 from .vocab import Vocab
 from .tokens import Doc
 from .util import write_file_atomic
@@ -54,6 +55,64 @@ def compile_infix_regex(entries: Iterable[Union[str, Pattern]]) -> Pattern:
     "One regex for a list of infix rules: use its `.finditer` as `infix_finditer`."
     return re.compile("|".join(fold_alternatives(entries)))
 
+# %% ../nbs/05_tokenizer.ipynb #1bd8e507
+try: from re import _parser as _sre_parse, _compiler as _sre_compile   # Python >= 3.11
+except ImportError: import sre_parse as _sre_parse, sre_compile as _sre_compile  # type: ignore
+
+_WIDE = 1000   # rules that can match more characters than this count as unbounded
+_CONTEXT_OPS = {_sre_parse.AT, _sre_parse.ASSERT, _sre_parse.ASSERT_NOT, _sre_parse.GROUPREF, _sre_parse.GROUPREF_EXISTS}
+
+def _context_free(node: Any) -> bool:
+    "Whether a parsed regex matches without looking around (no anchors, lookarounds, backrefs): then a part of a string has no match the whole lacks."
+    if isinstance(node, _sre_parse.SubPattern): node = node.data
+    if isinstance(node, tuple) and len(node) == 2 and type(node[0]) is type(_sre_parse.AT) and node[0] in _CONTEXT_OPS: return False
+    return all(map(_context_free, node)) if isinstance(node, (list, tuple)) else True
+
+def _suffix_branches(regex: Pattern) -> Optional[Tuple[Any, list, tuple]]:
+    "The parse state, alternatives and end anchor of a `(?:a|b|...)$` regex, or None if it isn't one."
+    if regex.flags & re.M: return None
+    tree = _sre_parse.parse(regex.pattern, regex.flags)
+    items = list(tree.data)
+    if len(items) < 2 or items[-1] not in ((_sre_parse.AT, _sre_parse.AT_END), (_sre_parse.AT, _sre_parse.AT_END_STRING)):
+        return None
+    body = items[:-1]
+    if len(body) == 1 and body[0][0] is _sre_parse.BRANCH: return tree.state, list(body[0][1][1]), items[-1]
+    return tree.state, [_sre_parse.SubPattern(tree.state, body)], items[-1]
+
+def _suffix_finder(search: Optional[Callable]) -> Optional[Callable[[str], Optional[re.Match]]]:
+    "A function giving the same match as `search` (a suffix regex's `.search`) in linear time, or None."
+    regex = getattr(search, "__self__", None)
+    if not isinstance(regex, re.Pattern) or getattr(search, "__name__", "") != "search": return None
+    return _regex_suffix_finder(regex)
+
+@functools.lru_cache(maxsize=16)   # parsing a big suffix regex takes milliseconds: once per regex
+def _regex_suffix_finder(regex: Pattern) -> Optional[Callable[[str], Optional[re.Match]]]:
+    try:
+        state, branches, end = _suffix_branches(regex) or (None, None, None)
+        if branches is None: return None
+        widths = [b.getwidth()[1] for b in branches]
+        wide = [b for b, w in zip(branches, widths) if w > _WIDE]
+        w = max([x for x in widths if x <= _WIDE], default=0)
+        # one branch goes in unwrapped, so the engine sees its literal start and skips ahead to it
+        body = list(wide[0].data) if len(wide) == 1 else [(_sre_parse.BRANCH, (None, wide))]
+        unbounded = _sre_compile.compile(_sre_parse.SubPattern(state, body + [end]), regex.flags) if wide else None
+        anywhere = (_sre_compile.compile(_sre_parse.SubPattern(state, body), regex.flags)
+                    if wide and all(map(_context_free, wide)) else None)
+    except Exception: return None   # a regex the parser's internals don't cover: keep the plain search
+    def find(s: str, wide: bool = True) -> Optional[re.Match]:
+        n = len(s)
+        if n <= w + 64: return regex.search(s)
+        m = regex.search(s, n - w - 1)   # the leftmost match of any rule starting in the window
+        if wide and unbounded is not None:
+            mu = unbounded.search(s)
+            if mu is not None and (m is None or mu.start() < m.start()): return regex.search(s, mu.start())
+        return m
+    def wide_anywhere(s: str) -> bool:
+        "False if no unbounded rule matches anywhere in `s`, so none can in any part of it: `find(part, False)`."
+        return anywhere is None or anywhere.search(s) is not None
+    find.wide_anywhere = wide_anywhere   # type: ignore[attr-defined]
+    return find
+
 # %% ../nbs/05_tokenizer.ipynb #6f29a743
 _Special = Tuple[Tuple[str, ...], Tuple[Optional[str], ...]]
 
@@ -97,6 +156,8 @@ def _pattern_of(fn: Optional[Callable], name: str) -> Optional[list]:
         raise ValueError(f"Can't serialize the tokenizer's {name}: it is {fn!r}, not the method of a compiled regex")
     return [regex.pattern, regex.flags]
 
+_UNBUILT = object()   # the suffix finder before its first use
+
 class Tokenizer:
     "Split text into a `Doc` with prefix, suffix and infix rules and special cases."
     def __init__(self, vocab: Vocab, rules: Optional[Dict[str, List[Dict]]] = None,
@@ -106,6 +167,8 @@ class Tokenizer:
         self.vocab, self.max_cache_size = vocab, max_cache_size
         self._prefix_search, self._suffix_search, self._infix_finditer = prefix_search, suffix_search, infix_finditer
         self._token_match, self._url_match = token_match, url_match
+        self._suffix_fast: Any = _UNBUILT
+        self._special_max = 0
         self._rules: Dict[str, List[Dict[int, str]]] = {}
         self._specials: Dict[str, _Special] = {}
         self._cache: Dict[str, _Entry] = {}
@@ -131,6 +194,8 @@ for _name in ("prefix_search", "suffix_search", "infix_finditer", "token_match",
 def _reload(self: Tokenizer) -> None:
     "Flush the cache and rebuild the special-case matcher after a change of rules."
     self._cache = {}
+    self._suffix_fast = _UNBUILT   # built on the first long string: most texts never need it
+    self._special_max = max(map(len, self._specials), default=0)
     self._matcher = {}
     self._spaced_patterns = False
     for string in self._specials:
@@ -159,6 +224,12 @@ Tokenizer.rules = property(_get_rules, _set_rules)
 
 # %% ../nbs/05_tokenizer.ipynb #0d4e961d
 @patch
+def _long_suffix_finder(self: Tokenizer) -> Optional[Callable]:
+    "The linear-time suffix search (see `_suffix_finder`), built on first use; None if the rule can't have one."
+    if self._suffix_fast is _UNBUILT: self._suffix_fast = _suffix_finder(self._suffix_search)
+    return self._suffix_fast
+
+@patch
 def find_prefix(self: Tokenizer, string: str) -> int:
     "Length of the prefix to split off `string` (0 if none)."
     if self._prefix_search is None: return 0
@@ -169,7 +240,7 @@ def find_prefix(self: Tokenizer, string: str) -> int:
 def find_suffix(self: Tokenizer, string: str) -> int:
     "Length of the suffix to split off `string` (0 if none)."
     if self._suffix_search is None: return 0
-    m = self._suffix_search(string)
+    m = ((len(string) > 64 and self._long_suffix_finder()) or self._suffix_search)(string)
     return m.end() - m.start() if m is not None else 0
 
 @patch
@@ -182,16 +253,23 @@ def find_infix(self: Tokenizer, string: str) -> list:
 def _strip_affixes(self: Tokenizer, s: str, prefixes: List[str], suffixes: List[str], specials: Dict[str, _Special]) -> str:
     "Peel prefixes and suffixes off `s` into the two lists; return what is left."
     token_match, find_prefix, find_suffix = self._token_match, self.find_prefix, self.find_suffix
+    fast = self._long_suffix_finder() if len(s) > 64 else None
+    if fast is not None:   # a long chunk: skip the unbounded suffix rules if none occurs in it
+        wide = fast.wide_anywhere(s)
+        def find_suffix(t: str) -> int:
+            m = fast(t, wide)
+            return m.end() - m.start() if m is not None else 0
+    longest = self._special_max if specials is self._specials else max(map(len, specials), default=0)
     last = -1
     while s and len(s) != last:
         if token_match is not None and token_match(s): break
-        if s in specials: break
+        if len(s) <= longest and s in specials: break
         last = len(s)
         pre = find_prefix(s)
-        if pre and s[pre:] in specials:
+        if pre and len(s) - pre <= longest and s[pre:] in specials:
             prefixes.append(s[:pre]); return s[pre:]
         suf = find_suffix(s[pre:])
-        if suf and s[:-suf] in specials:
+        if suf and len(s) - suf <= longest and s[:-suf] in specials:
             suffixes.append(s[-suf:]); return s[:-suf]
         if pre and suf and pre + suf <= len(s):
             prefixes.append(s[:pre]); suffixes.append(s[-suf:]); s = s[pre:-suf]
@@ -394,13 +472,17 @@ def _labelled(self: Tokenizer, text: str) -> Tuple[_Labelled, List[bool]]:
 def __call__(self: Tokenizer, text: str) -> Doc:
     "Tokenize `text` into a Doc."
     if not isinstance(text, str): raise TypeError(f"The tokenizer takes a str, got {type(text).__name__}")
+    if not text.isascii(): utf8(text, "Text")   # a lone surrogate: a clear error before any string is stored
     words, spaces, norms, has_norm = self._words(text)
     return Doc(self.vocab, words=words, spaces=spaces, norms=norms if has_norm else None)
 
 @patch
 def pipe(self: Tokenizer, texts: Iterable[str], batch_size: int = 1000) -> Iterator[Doc]:
-    "Tokenize a stream of texts, yielding Docs in order."
-    for text in texts: yield self(text)
+    "Tokenize a stream of texts, yielding Docs in order; an error names the text's index in the stream."
+    for i, text in enumerate(texts):
+        try: doc = self(text)
+        except ValueError as e: raise ValueError(f"Text {i} of the stream: {e}") from None
+        yield doc
 
 # %% ../nbs/05_tokenizer.ipynb #bdaf250e
 @patch

@@ -233,6 +233,19 @@ def _set_idx(self: Doc, words: Sequence[str]) -> None:
     if n > 1: np.cumsum(widths[:-1], out=self._idx[1:])
 
 # %% ../../nbs/03_tokens.ipynb #0454c6b8
+def _head_cycle(heads: Sequence[Optional[int]]) -> Optional[int]:
+    "A token on a cycle of `heads` (token indices; None unknown; a token that is its own head is a root), or None."
+    state = [0] * len(heads)   # 0 not seen, 1 on the chain being followed, 2 known to end at a root or unknown head
+    for i in range(len(heads)):
+        chain, j = [], i
+        while j is not None and state[j] == 0:
+            state[j] = 1; chain.append(j)
+            h = heads[j]
+            j = None if h is None or h == j else h
+        if j is not None and state[j] == 1: return j
+        for k in chain: state[k] = 2
+    return None
+
 @patch
 def _set_parse(self: Doc, heads, deps) -> None:
     n = len(self)
@@ -245,6 +258,10 @@ def _set_parse(self: Doc, heads, deps) -> None:
         if not isinstance(h, (int, np.integer)) or not 0 <= h < n:
             raise ValueError(f"[E1020] Head {h!r} of token {i} is out of range: heads are token indices 0..{n - 1}")
         rel[i] = h - i
+    cyc = _head_cycle(heads)
+    if cyc is not None:
+        raise ValueError(f"[E1021] The heads of doc {self.text[:40]!r} form a cycle through token {cyc} "
+                         f"({self[cyc].text!r}): each token's chain of heads must end at a root (a token that is its own head)")
     self._cols[HEAD] = rel
     self._cols[DEP][:] = self._keys("deps", deps)
     self._cols[DEP][[i for i, h in enumerate(heads) if h is None]] = 0

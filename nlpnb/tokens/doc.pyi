@@ -270,6 +270,10 @@ class Doc(_Extensible):
         """Cosine similarity of the two vectors (1.0 for the same words, 0.0 with a warning when there are no vectors)."""
         ...
 
+def _head_cycle(heads: Sequence[Optional[int]]) -> Optional[int]:
+    """A token on a cycle of `heads` (token indices; None unknown; a token that is its own head is a root), or None."""
+    ...
+
 class Token(_Extensible):
     """A view of token `i` of a Doc."""
     doc: Doc

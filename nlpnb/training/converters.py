@@ -79,6 +79,7 @@ def _conllu_extra(path, ln: int, cols: List[str], n: int, line: str, sent: Conll
     sent.extra.append((n, line))
 
 # %% ../../nbs/08_converters.ipynb #b753dbcd
+from ..tokens.doc import _head_cycle
 _UPOS_OR_MISSING = UNIVERSAL_POS | {"_"}
 _FEATS_OK: set = {"_"}  # FEATS strings already checked (a treebank has a few thousand distinct ones)
 
@@ -107,12 +108,50 @@ def _conllu_check(path, sent: ConlluSentence) -> ConlluSentence:
     if any(map(str.__eq__, heads, ids)):
         i = next(i for i, (h, w) in enumerate(zip(heads, ids)) if h == w)
         raise ConversionError(path, sent.lines[i], f"word {i + 1} is its own head", "another word or 0")
+    cyc = _head_cycle([None if h == "_" else i if h == "0" else int(h) - 1 for i, h in enumerate(heads)])
+    if cyc is not None:
+        raise ConversionError(path, sent.lines[cyc], f"the heads of word {cyc + 1} go round in a cycle", "heads that lead to the root (0)")
     if not _UPOS_OR_MISSING.issuperset(upos):
         i = next(i for i, p in enumerate(upos) if p not in _UPOS_OR_MISSING)
         raise ConversionError(path, sent.lines[i], f"UPOS {upos[i]!r}", "a universal POS tag such as NOUN or VERB, or _")
     for i, f in enumerate(feats):
         if not _feats_ok(f): raise ConversionError(path, sent.lines[i], f"FEATS {f!r}", "Feature=Value pairs separated by |, or _")
+    _conllu_check_text(path, sent)
     return sent
+
+# %% ../../nbs/08_converters.ipynb #f9ed7cc4
+def _conllu_surface(sent: ConlluSentence) -> List[Tuple[str, str, bool, int]]:
+    "(what, form, space after, line) of each surface token: a multi-word token in place of its words."
+    forms = [line.split("\t", 2)[1] for _, line in sent.extra if _ID_RANGE.match(line.split("\t", 1)[0])]
+    starts = {r[0]: (r, ln, form) for r, ln, form in zip(sent.ranges, sent.range_lines, forms)}
+    out, i = [], 0
+    while i < len(sent.words):
+        if i in starts:
+            (first, last, space), ln, form = starts[i]
+            out.append((f"multi-word token {first + 1}-{last + 1} {form!r}", form, space, ln)); i = last + 1
+        else:
+            w = sent.words[i]
+            out.append((f"word {i + 1} {w[1]!r}", w[1], "SpaceAfter=No" not in w[9].split("|"), sent.lines[i])); i += 1
+    return out
+
+def _conllu_check_text(path, sent: ConlluSentence) -> None:
+    "Check the surface tokens against the `# text = ` comment, if any."
+    text = next((c[len("# text = "):].rstrip() for c in sent.comments if c.startswith("# text = ")), None)
+    if text is None: return
+    pos = 0
+    for what, form, space, ln in _conllu_surface(sent):
+        if not text.startswith(form, pos):
+            raise ConversionError(path, ln, f"{what} where '# text' has {text[pos:pos + len(form)]!r}",
+                                  f"the forms to spell '# text = {text}'")
+        pos += len(form)
+        if pos == len(text): continue
+        if space != (text[pos] == " "):
+            raise ConversionError(path, ln, f"{what} is followed by {'no space' if space else 'a space'} in '# text'",
+                                  "no SpaceAfter=No in its MISC" if not space else "SpaceAfter=No in its MISC")
+        pos += space
+    if pos < len(text):
+        raise ConversionError(path, ln, f"the sentence ends with {what} but '# text' goes on with {text[pos:]!r}",
+                              f"the forms to spell '# text = {text}'")
 
 # %% ../../nbs/08_converters.ipynb #7bcbe868
 def read_conllu_sentences(path: Union[str, Path]) -> Iterator[ConlluSentence]:

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/10_example.ipynb #263a3ef3
 from __future__ import annotations
-import warnings
+import numbers, warnings
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 import numpy as np
 from fastcore.basics import patch
@@ -32,6 +32,17 @@ def _check_keys(annots: Dict[str, Any], where: str) -> None:
         raise AnnotationError(f"{where}: unknown annotation key(s) {', '.join(map(repr, unknown))}; "
                               f"expected any of {', '.join(ALL_KEYS)}")
 
+def _check_cats(cats: Any, where: str) -> Dict[str, float]:
+    "The 'cats' dict, checked: label strings to numbers (a list or a 'yes' would otherwise train on garbage)."
+    if cats is None: return {}
+    if not isinstance(cats, dict):
+        raise AnnotationError(f"{where}: 'cats' must be a dict of label -> score such as {{'POS': 1.0}}, got {type(cats).__name__} {cats!r:.60}")
+    for label, score in cats.items():
+        if not isinstance(label, str): raise AnnotationError(f"{where}: 'cats' label {label!r} must be a string")
+        if not isinstance(score, numbers.Real):
+            raise AnnotationError(f"{where}: 'cats' score of {label!r} must be a number (0.0 to 1.0), got {score!r}")
+    return dict(cats)
+
 def _check_lengths(annots: Dict[str, Any], n: int, where: str) -> None:
     for key in TOKEN_KEYS:
         if key in annots and annots[key] is not None and len(annots[key]) != n:
@@ -51,6 +62,9 @@ def _set_entities(doc: Doc, entities: Sequence, where: str) -> None:
         if len(ent) != 3 or not all(isinstance(x, int) for x in ent[:2]):
             raise AnnotationError(f"{where}: entity {ent!r} must be (start_char, end_char, label)")
         start, end, label = ent
+        if not isinstance(label, str):
+            raise AnnotationError(f"{where}: entity {ent!r}: the label must be a string such as 'PERSON', "
+                                  f"got {type(label).__name__} {label!r}")
         if not 0 <= start < end <= len(text):
             raise AnnotationError(f"{where}: entity {ent!r} is outside the text of {len(text)} characters")
         span = doc.char_span(start, end, label)
@@ -96,6 +110,8 @@ class Example:
 @patch(cls_method=True)
 def from_dict(cls: Example, predicted: Doc, annotations: Dict[str, Any], *, index: Optional[int] = None) -> Example:
     "An Example whose reference is `predicted`'s words (or `annotations['words']`) with `annotations`."
+    if not isinstance(predicted, Doc):
+        raise AnnotationError(f"Example.from_dict: 'predicted' must be a Doc (e.g. nlp.make_doc(text)), got {type(predicted).__name__}")
     where = f"Example {index}" if index is not None else f"Example {predicted.text[:40]!r}"
     if not isinstance(annotations, dict): raise AnnotationError(f"{where}: annotations must be a dict, got {type(annotations).__name__}")
     _check_keys(annotations, where)
@@ -110,7 +126,7 @@ def from_dict(cls: Example, predicted: Doc, annotations: Dict[str, Any], *, inde
                         sent_starts=annotations.get("sent_starts"))
     except ValueError as e: raise AnnotationError(f"{where}: {e}") from None
     if "entities" in annotations: _set_entities(reference, annotations["entities"], where)
-    reference.cats = dict(annotations.get("cats") or {})
+    reference.cats = _check_cats(annotations.get("cats"), where)
     for key, spans in (annotations.get("spans") or {}).items():
         group = []
         for s in spans:

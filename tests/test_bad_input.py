@@ -1,0 +1,103 @@
+"""Bad and hostile input (issue 20): each case gives the right result fast, or a clear error naming what is wrong."""
+import time
+import pytest
+from nlpnb.language import blank
+
+@pytest.fixture(scope="module")
+def nlp(): return blank("en")
+
+def timed(fn):
+    t0 = time.perf_counter(); out = fn(); return out, time.perf_counter() - t0
+
+def test_long_emoji_run_is_linear(nlp):
+    nlp.tokenizer("warm up")
+    doc, secs = timed(lambda: nlp.tokenizer("\U0001F600" * 20_000))
+    assert len(doc) == 20_000 and all(t.text == "\U0001F600" for t in doc)
+    assert secs < 0.8, f"20k emoji took {secs:.2f} s"
+
+def test_long_bracket_run_is_linear(nlp):
+    n = 16_000
+    doc, secs = timed(lambda: nlp.tokenizer("(" * n + "a" + ")" * n))
+    assert [t.text for t in doc] == ["("] * n + ["a"] + [")"] * n
+    assert secs < 0.8, f"16k brackets took {secs:.2f} s"
+
+def test_long_dot_run_keeps_one_suffix(nlp):
+    doc = nlp.tokenizer("x" * 100 + "." * 200)   # the unbounded suffix rule \.\.+ still takes the whole run
+    assert [t.text for t in doc] == ["x" * 100, "." * 200]
+
+# Example.from_dict: labels are strings, cats a dict of numbers, predicted a Doc
+
+@pytest.fixture
+def doc(nlp): return nlp.make_doc("Ada Lovelace was born in London")
+
+def test_example_integer_entity_label(doc):
+    from nlpnb.training.example import Example
+    with pytest.raises(ValueError, match="label must be a string"): Example.from_dict(doc, {"entities": [(25, 31, 5)]})
+
+def test_example_predicted_none():
+    from nlpnb.training.example import Example
+    with pytest.raises(ValueError, match="'predicted' must be a Doc"): Example.from_dict(None, {})
+
+def test_example_cats_list(doc):
+    from nlpnb.training.example import Example
+    with pytest.raises(ValueError, match="'cats' must be a dict"): Example.from_dict(doc, {"cats": ["POS"]})
+
+def test_example_cats_not_number(doc):
+    from nlpnb.training.example import Example
+    with pytest.raises(ValueError, match="'cats' score of 'POS' must be a number"): Example.from_dict(doc, {"cats": {"POS": "yes"}})
+
+# CoNLL-U: a multi-word range over the wrong words
+
+MWT_FILE = ("# sent_id = 1\n# text = don't go\n1-3\tdon't\t_\t_\t_\t_\t_\t_\t_\t_\n"
+            "1\tdo\tdo\tAUX\tVBP\t_\t3\taux\t_\t_\n2\tn't\tnot\tPART\tRB\t_\t3\tadvmod\t_\t_\n"
+            "3\tgo\tgo\tVERB\tVB\t_\t0\troot\t_\t_\n\n")
+
+def test_conllu_range_over_wrong_words(tmp_path, capsys):
+    from nlpnb.cli import main
+    path = tmp_path / "mwt.conllu"
+    path.write_text(MWT_FILE, encoding="utf8")
+    assert main(["convert", str(path), str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {path}:3: ") and "multi-word token 1-3 \"don't\"" in err and "goes on with 'go'" in err, err
+    assert not (tmp_path / "out" / "mwt.nlpnb").exists()
+
+def test_conllu_range_that_fits_converts(tmp_path):
+    from nlpnb.training.converters import read_conllu
+    path = tmp_path / "ok.conllu"
+    path.write_text(MWT_FILE.replace("1-3\t", "1-2\t"), encoding="utf8")
+    assert [d.text for d in read_conllu(path)] == ["don't go "]
+
+# Lone surrogates: no UTF-8 bytes, so no string keys; refused clearly before the string store grows
+
+def test_lone_surrogate_in_nlp_call(nlp):
+    n = len(nlp.vocab.strings)
+    with pytest.raises(ValueError, match=r"lone surrogate '\\ud800' at character 2") as e: nlp("a \ud800 b")
+    assert not isinstance(e.value, UnicodeError)
+    assert len(nlp.vocab.strings) == n
+
+def test_lone_surrogate_in_pipe_names_the_text(nlp):
+    n = len(nlp.vocab.strings)
+    docs = nlp.tokenizer.pipe(["fine text", "a \ud800 b"])
+    assert next(docs).text == "fine text"
+    with pytest.raises(ValueError, match="Text 1 of the stream: .*lone surrogate"): next(docs)
+    assert len(nlp.vocab.strings) <= n + 2   # only "fine" and "text"
+    with pytest.raises(ValueError, match="lone surrogate"): list(nlp.pipe(["ok", "b \udfff"]))
+
+# Heads that form a cycle are refused where they enter, naming the doc/token or file/line
+
+def test_doc_head_cycle(nlp):
+    from nlpnb.tokens import Doc
+    with pytest.raises(ValueError, match=r"doc 'a b c ' form a cycle through token 1 \('b'\)"):
+        Doc(nlp.vocab, ["a", "b", "c"], heads=[1, 2, 1], deps=["x", "y", "z"])
+
+def test_example_head_cycle(doc):
+    from nlpnb.training.example import Example
+    with pytest.raises(ValueError, match="Example 'Ada Lovelace.*form a cycle through token 0"):
+        Example.from_dict(doc, {"heads": [1, 0, 3, 3, 3, 4], "deps": ["x"] * 6})
+
+def test_conllu_head_cycle(tmp_path, capsys):
+    from nlpnb.cli import main
+    path = tmp_path / "cycle.conllu"
+    path.write_text("1\tHi\thi\tINTJ\tUH\t_\t2\tdep\t_\t_\n2\tyou\tyou\tPRON\tPRP\t_\t1\tdep\t_\t_\n\n", encoding="utf8")
+    assert main(["convert", str(path), str(tmp_path / "out")]) == 1
+    assert capsys.readouterr().err == f"error: {path}:1: the heads of word 1 go round in a cycle (expected heads that lead to the root (0))\n"
