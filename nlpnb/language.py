@@ -150,6 +150,13 @@ def __call__(self: Language, text: Union[str, Doc]) -> Doc:
     return doc
 
 # %% ../nbs/07_language.ipynb #d7b9b540
+def _stream_docs(nlp: Language, texts: Iterable[Any]) -> Iterator[Doc]:
+    "Docs for a stream of texts or Docs; an error names the item's index in the stream."
+    for i, text in enumerate(texts):
+        try: yield nlp._ensure_doc(text)
+        except ValueError as e: raise ValueError(f"Text {i} of the stream: {e}") from e
+        except TypeError as e: raise TypeError(f"Text {i} of the stream: {e}") from e
+
 @patch
 def pipe(self: Language, texts: Iterable[Any], *, batch_size: int = 1000, as_tuples: bool = False) -> Iterator[Any]:
     "Process a stream of texts (or Docs), yielding Docs in order."
@@ -160,7 +167,7 @@ def pipe(self: Language, texts: Iterable[Any], *, batch_size: int = 1000, as_tup
                 contexts.append(context); yield text
         for doc in self.pipe(_texts(), batch_size=batch_size): yield doc, contexts.popleft()
         return
-    docs: Iterable[Doc] = (self._ensure_doc(t) for t in texts)
+    docs: Iterable[Doc] = _stream_docs(self, texts)
     for name, component in self.pipeline:
         if hasattr(component, "pipe"): docs = component.pipe(docs, batch_size=batch_size)
         else: docs = (_run(name, component, d) for d in docs)

@@ -256,6 +256,10 @@ class Language:
 def _run(name: str, component: _Component, doc: Doc) -> Doc:
     ...
 
+def _stream_docs(nlp: Language, texts: Iterable[Any]) -> Iterator[Doc]:
+    """Docs for a stream of texts or Docs; an error names the item's index in the stream."""
+    ...
+
 def _available() -> List[str]:
     ...
 
