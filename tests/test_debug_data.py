@@ -4,6 +4,7 @@ import os, random, subprocess, sys
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 import srsly
 
@@ -11,7 +12,7 @@ import nlpnb.cli.debug_data  # noqa: F401  (registers the command)
 from nlpnb.cli import COMMAND_MODULES, run_cli
 from nlpnb.config import load_config
 from nlpnb.debug_data import CatsCheck, Section, Tally, debug_data, tree_problems
-from nlpnb.symbols import ENT_IOB, ENT_TYPE
+from nlpnb.symbols import ENT_IOB, ENT_TYPE, HEAD
 from nlpnb.tokens import Doc, DocBin
 from nlpnb.training.converters import convert
 from nlpnb.vocab import Vocab
@@ -153,7 +154,9 @@ def planted(tmp_path):
     vocab = Vocab()
     ents = ["O"] * 4
     good = Doc(vocab, ["She", "reads", "books", "."], heads=[1, 1, 1, 1], deps=["nsubj", "ROOT", "obj", "punct"], ents=ents)
-    cyclic = Doc(vocab, ["Dogs", "chase", "cats", "."], heads=[2, 1, 0, 1], deps=["nsubj", "ROOT", "obj", "punct"], ents=ents)
+    cyclic = Doc(vocab, ["Dogs", "chase", "cats", "."], heads=[1, 1, 1, 1], deps=["nsubj", "ROOT", "obj", "punct"], ents=ents)
+    # Doc(...) refuses a cycle; a corpus file written elsewhere can still hold one, so plant it in the HEAD column
+    cyclic.from_array([HEAD], np.array([2, 0, -2, -2], dtype=np.int64).view(np.uint64))
     headless = Doc(vocab, ["He", "left", "early", "."], heads=[1, 1, None, 1], deps=["nsubj", "ROOT", None, "punct"], ents=ents)
     misaligned = Doc(vocab, ["London", "ers", "love", "tea"], [False, True, True, False], ents=["B-GPE", "O", "O", "O"])
     unseen = Doc(vocab, ["Flights", "to", "London", "and", "Zorg"], ents=["O", "O", "B-GPE", "O", "B-NEWLABEL"])
