@@ -80,8 +80,8 @@ def main() -> None:
     tmp = Path(tempfile.gettempdir())
     src = tmp / f"nlpnb_bench_vectors_{args.rows}x{args.dim}.txt"
     if not src.exists(): write_vectors_file(src, args.rows, args.dim)
-    spacy_python = args.spacy_python or next((str(p) for p in (ROOT / "benchmarks/.venv/bin/python", Path("/work/main/benchmarks/.venv/bin/python"))
-                                              if p.exists()), None)
+    default_spacy = ROOT / "benchmarks/.venv/bin/python"
+    spacy_python = args.spacy_python or (str(default_spacy) if default_spacy.exists() else None)
     sides = [("nlpnb", sys.executable)] + ([("spacy", spacy_python)] if spacy_python else [])
     results = {}
     for side, python in sides:
