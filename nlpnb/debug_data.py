@@ -12,6 +12,7 @@ import numpy as np
 from thinc.api import Config
 from .symbols import DEP, ENT_IOB, HEAD, LEMMA, MORPH, ORTH, POS, SENT_START, TAG
 from .tokens import Doc
+from .tokens.doc import find_cycles
 from .training.example import Example
 from .training.nonproj import DELIMITER, is_nonproj_arc, is_nonproj_tree, projectivize
 from fastcore.basics import patch
@@ -19,8 +20,8 @@ from fastcore.basics import patch
 # %% auto #0
 __all__ = ['LEVELS', 'DATA_CHECKS', 'Finding', 'Section', 'DataReport', 'Tally', 'DataCheck', 'add_data_check', 'plural', 'agree',
            'label_findings', 'problem_examples', 'same_words', 'misaligned_tokens', 'n_sents', 'has_sents',
-           'CorpusCheck', 'TokenLabelCheck', 'SentsCheck', 'TreeProblems', 'find_cycles', 'tree_problems', 'DepsCheck',
-           'EntsCheck', 'CatsCheck', 'SpansCheck', 'tally_corpus', 'read_corpora', 'debug_data', 'verdict']
+           'CorpusCheck', 'TokenLabelCheck', 'SentsCheck', 'TreeProblems', 'tree_problems', 'DepsCheck', 'EntsCheck',
+           'CatsCheck', 'SpansCheck', 'tally_corpus', 'read_corpora', 'debug_data', 'verdict']
 
 # %% ../nbs/22_debug_data.ipynb #95a3334d
 LEVELS = ("error", "warning", "info", "ok")
@@ -320,19 +321,6 @@ class TreeProblems:
     roots: List[int]
     cycles: List[List[int]]
     nonproj: List[int]
-
-def find_cycles(heads: Sequence[Optional[int]]) -> List[List[int]]:
-    "Each cycle of the head graph once, as the tokens on it starting from the smallest."
-    n, state, cycles = len(heads), [0] * len(heads), []   # 0 unseen, 1 on the current path, 2 done
-    for i in range(n):
-        path, cur = [], i
-        while cur is not None and 0 <= cur < n and state[cur] == 0 and heads[cur] != cur:
-            state[cur] = 1; path.append(cur); cur = heads[cur]
-        if cur is not None and 0 <= cur < n and state[cur] == 1:
-            cycle = path[path.index(cur):]
-            k = cycle.index(min(cycle)); cycles.append(cycle[k:] + cycle[:k])
-        for node in path: state[node] = 2
-    return cycles
 
 def tree_problems(heads: Sequence[Optional[int]]) -> TreeProblems:
     "The problems of one sentence's heads; non-projective arcs only for complete, acyclic trees."

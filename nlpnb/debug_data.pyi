@@ -9,10 +9,11 @@ import numpy as np
 from thinc.api import Config
 from .symbols import DEP, ENT_IOB, HEAD, LEMMA, MORPH, ORTH, POS, SENT_START, TAG
 from .tokens import Doc
+from .tokens.doc import find_cycles
 from .training.example import Example
 from .training.nonproj import DELIMITER, is_nonproj_arc, is_nonproj_tree, projectivize
 from fastcore.basics import patch
-__all__ = ['LEVELS', 'DATA_CHECKS', 'Finding', 'Section', 'DataReport', 'Tally', 'DataCheck', 'add_data_check', 'plural', 'agree', 'label_findings', 'problem_examples', 'same_words', 'misaligned_tokens', 'n_sents', 'has_sents', 'CorpusCheck', 'TokenLabelCheck', 'SentsCheck', 'TreeProblems', 'find_cycles', 'tree_problems', 'DepsCheck', 'EntsCheck', 'CatsCheck', 'SpansCheck', 'tally_corpus', 'read_corpora', 'debug_data', 'verdict']
+__all__ = ['LEVELS', 'DATA_CHECKS', 'Finding', 'Section', 'DataReport', 'Tally', 'DataCheck', 'add_data_check', 'plural', 'agree', 'label_findings', 'problem_examples', 'same_words', 'misaligned_tokens', 'n_sents', 'has_sents', 'CorpusCheck', 'TokenLabelCheck', 'SentsCheck', 'TreeProblems', 'tree_problems', 'DepsCheck', 'EntsCheck', 'CatsCheck', 'SpansCheck', 'tally_corpus', 'read_corpora', 'debug_data', 'verdict']
 LEVELS = ('error', 'warning', 'info', 'ok')
 
 @dataclass
@@ -215,10 +216,6 @@ class TreeProblems:
     roots: List[int]
     cycles: List[List[int]]
     nonproj: List[int]
-
-def find_cycles(heads: Sequence[Optional[int]]) -> List[List[int]]:
-    """Each cycle of the head graph once, as the tokens on it starting from the smallest."""
-    ...
 
 def tree_problems(heads: Sequence[Optional[int]]) -> TreeProblems:
     """The problems of one sentence's heads; non-projective arcs only for complete, acyclic trees."""

@@ -16,8 +16,8 @@ from ..vocab import Vocab, _FLAG_NAMES
 from ..vectors import vector_similarity
 
 # %% auto #0
-__all__ = ['EMPTY_MORPH', 'DOC_COLUMNS', 'Underscore', 'normalize_feats', 'MorphAnalysis', 'Doc', 'Token', 'Span', 'SpanGroup',
-           'SpanGroups', 'docs_to_array']
+__all__ = ['EMPTY_MORPH', 'DOC_COLUMNS', 'Underscore', 'normalize_feats', 'MorphAnalysis', 'Doc', 'find_cycles', 'Token', 'Span',
+           'SpanGroup', 'SpanGroups', 'docs_to_array']
 
 # %% ../../nbs/03_tokens.ipynb #f35b36d3
 class Underscore:
@@ -233,18 +233,18 @@ def _set_idx(self: Doc, words: Sequence[str]) -> None:
     if n > 1: np.cumsum(widths[:-1], out=self._idx[1:])
 
 # %% ../../nbs/03_tokens.ipynb #0454c6b8
-def _head_cycle(heads: Sequence[Optional[int]]) -> Optional[int]:
-    "A token on a cycle of `heads` (token indices; None unknown; a token that is its own head is a root), or None."
-    state = [0] * len(heads)   # 0 not seen, 1 on the chain being followed, 2 known to end at a root or unknown head
-    for i in range(len(heads)):
-        chain, j = [], i
-        while j is not None and state[j] == 0:
-            state[j] = 1; chain.append(j)
-            h = heads[j]
-            j = None if h is None or h == j else h
-        if j is not None and state[j] == 1: return j
-        for k in chain: state[k] = 2
-    return None
+def find_cycles(heads: Sequence[Optional[int]]) -> List[List[int]]:
+    "Each cycle of the head graph once, as the tokens on it starting from the smallest (a token that is its own head is a root; None or out of range: no head)."
+    n, state, cycles = len(heads), [0] * len(heads), []   # 0 unseen, 1 on the current path, 2 done
+    for i in range(n):
+        path, cur = [], i
+        while cur is not None and 0 <= cur < n and state[cur] == 0 and heads[cur] != cur:
+            state[cur] = 1; path.append(cur); cur = heads[cur]
+        if cur is not None and 0 <= cur < n and state[cur] == 1:
+            cycle = path[path.index(cur):]
+            k = cycle.index(min(cycle)); cycles.append(cycle[k:] + cycle[:k])
+        for node in path: state[node] = 2
+    return cycles
 
 @patch
 def _set_parse(self: Doc, heads, deps) -> None:
@@ -258,7 +258,7 @@ def _set_parse(self: Doc, heads, deps) -> None:
         if not isinstance(h, (int, np.integer)) or not 0 <= h < n:
             raise ValueError(f"[E1020] Head {h!r} of token {i} is out of range: heads are token indices 0..{n - 1}")
         rel[i] = h - i
-    cyc = _head_cycle(heads)
+    cyc = next(iter(find_cycles(heads)), [None])[0]
     if cyc is not None:
         raise ValueError(f"[E1021] The heads of doc {self.text[:40]!r} form a cycle through token {cyc} "
                          f"({self[cyc].text!r}): each token's chain of heads must end at a root (a token that is its own head)")

@@ -11,7 +11,7 @@ from ..symbols import *
 from ..symbols import intify_attr, ATTR_NAMES_BY_ID
 from ..vocab import Vocab, _FLAG_NAMES
 from ..vectors import vector_similarity
-__all__ = ['EMPTY_MORPH', 'DOC_COLUMNS', 'Underscore', 'normalize_feats', 'MorphAnalysis', 'Doc', 'Token', 'Span', 'SpanGroup', 'SpanGroups', 'docs_to_array']
+__all__ = ['EMPTY_MORPH', 'DOC_COLUMNS', 'Underscore', 'normalize_feats', 'MorphAnalysis', 'Doc', 'find_cycles', 'Token', 'Span', 'SpanGroup', 'SpanGroups', 'docs_to_array']
 
 class Underscore:
     """The `._` namespace of a Doc, Token or Span."""
@@ -270,8 +270,8 @@ class Doc(_Extensible):
         """Cosine similarity of the two vectors (1.0 for the same words, 0.0 with a warning when there are no vectors)."""
         ...
 
-def _head_cycle(heads: Sequence[Optional[int]]) -> Optional[int]:
-    """A token on a cycle of `heads` (token indices; None unknown; a token that is its own head is a root), or None."""
+def find_cycles(heads: Sequence[Optional[int]]) -> List[List[int]]:
+    """Each cycle of the head graph once, as the tokens on it starting from the smallest (a token that is its own head is a root; None or out of range: no head)."""
     ...
 
 class Token(_Extensible):

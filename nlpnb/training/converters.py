@@ -79,7 +79,7 @@ def _conllu_extra(path, ln: int, cols: List[str], n: int, line: str, sent: Conll
     sent.extra.append((n, line))
 
 # %% ../../nbs/08_converters.ipynb #b753dbcd
-from ..tokens.doc import _head_cycle
+from ..tokens.doc import find_cycles
 _UPOS_OR_MISSING = UNIVERSAL_POS | {"_"}
 _FEATS_OK: set = {"_"}  # FEATS strings already checked (a treebank has a few thousand distinct ones)
 
@@ -108,7 +108,8 @@ def _conllu_check(path, sent: ConlluSentence) -> ConlluSentence:
     if any(map(str.__eq__, heads, ids)):
         i = next(i for i, (h, w) in enumerate(zip(heads, ids)) if h == w)
         raise ConversionError(path, sent.lines[i], f"word {i + 1} is its own head", "another word or 0")
-    cyc = _head_cycle([None if h == "_" else i if h == "0" else int(h) - 1 for i, h in enumerate(heads)])
+    cycles = find_cycles([None if h == "_" else i if h == "0" else int(h) - 1 for i, h in enumerate(heads)])
+    cyc = cycles[0][0] if cycles else None
     if cyc is not None:
         raise ConversionError(path, sent.lines[cyc], f"the heads of word {cyc + 1} go round in a cycle", "heads that lead to the root (0)")
     if not _UPOS_OR_MISSING.issuperset(upos):
