@@ -25,19 +25,6 @@ def test_every_command_is_still_registered():
         res = nlpnb(*name.split(), "--help")
         assert res.returncode == 0 and res.stdout.startswith(f"usage: nlpnb {name}"), (name, res.stdout[:80], res.stderr)
 
-def _loaded(code: str):
-    res = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True, timeout=300)
-    assert res.returncode == 0, res.stderr
-    return [line.split("|")[-1].strip() for line in res.stderr.splitlines() if line.startswith("import time:")]
-
-def test_the_library_never_imports_the_command_line():
-    loaded = _loaded("import nlpnb")
-    assert not [m for m in loaded if m == "argparse" or m.startswith("nlpnb.cli")]
-    # the library modules that once imported a command module (quickstart's widgets bring argparse via traitlets)
-    loaded = _loaded("import nlpnb.quickstart, nlpnb.training.monitor, nlpnb.config, nlpnb.init_config, nlpnb.debug_data, "
-                     "nlpnb.viz, nlpnb.training.report")
-    assert not [m for m in loaded if m.startswith("nlpnb.cli")]
-
 def test_a_missing_code_file_is_one_line():
     res = nlpnb("init", "config", "-", "--pipeline", "tagger", "--code", "/nonexistent/functions.py")
     assert (res.returncode, res.stdout, res.stderr) == (1, "", "error: --code file not found: /nonexistent/functions.py\n")
