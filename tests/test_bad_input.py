@@ -101,3 +101,36 @@ def test_conllu_head_cycle(tmp_path, capsys):
     path.write_text("1\tHi\thi\tINTJ\tUH\t_\t2\tdep\t_\t_\n2\tyou\tyou\tPRON\tPRP\t_\t1\tdep\t_\t_\n\n", encoding="utf8")
     assert main(["convert", str(path), str(tmp_path / "out")]) == 1
     assert capsys.readouterr().err == f"error: {path}:1: the heads of word 1 go round in a cycle (expected heads that lead to the root (0))\n"
+
+# DocBin: a small file that inflates to gigabytes is refused before it takes the memory
+
+def _bomb(path, n_mib: int) -> None:
+    "A zlib stream of `n_mib` MiB of zeros, written without ever holding them."
+    import zlib
+    c, zeros = zlib.compressobj(9), bytes(1 << 20)
+    path.write_bytes(b"".join([c.compress(zeros) for _ in range(n_mib)] + [c.flush()]))
+
+def test_docbin_bomb_refused_before_inflating(tmp_path, monkeypatch):
+    import tracemalloc
+    from nlpnb.tokens import docbin
+    path = tmp_path / "bomb.nlpnb"
+    _bomb(path, 256)                                        # 256 MiB of zeros in about 250 kB
+    monkeypatch.setattr(docbin, "MIN_INFLATE_CAP", 4 << 20)  # the default 256 MiB floor, scaled down to keep the test small
+    assert path.stat().st_size < 300_000 and docbin.inflate_cap(path.stat().st_size) < 20 << 20
+    tracemalloc.start()
+    try:
+        with pytest.raises(docbin.DocBinError, match=f"Cannot read DocBin file '{path}': .* inflate to more than .*zip bomb"):
+            docbin.DocBin().from_disk(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally: tracemalloc.stop()
+    assert peak < 40 << 20, f"peak {peak >> 20} MiB"
+
+def test_docbin_real_corpus_within_cap(tmp_path):
+    from nlpnb.tokens import docbin
+    from nlpnb.training.converters import read_conllu
+    from pathlib import Path
+    dev = Path(__file__).parent.parent / "../shared/data/ud_en_ewt/en_ewt-ud-dev.conllu"
+    if not dev.exists(): pytest.skip("no EWT data")
+    docs = list(read_conllu(dev))[:500]
+    data = docbin.DocBin(docs=docs * 20).to_bytes()           # a repetitive corpus: 10,000 docs, 500 distinct
+    assert len(docbin.DocBin().from_bytes(data)) == 10_000

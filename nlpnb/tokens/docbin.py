@@ -18,11 +18,11 @@ from ..symbols import (ATTR_NAMES_BY_ID, DEP, ENT_ID, ENT_IOB, ENT_KB_ID, ENT_TY
 
 # %% auto #0
 __all__ = ['DOCBIN_ALL_ATTRS', 'FORMAT_VERSION', 'STRING_ATTRS', 'DOC_ATTRS', 'N_SYMBOLS', 'POS_IDS', 'SENT_START_VALUES',
-           'EMPTY_SPAN_GROUPS', 'REQUIRED_KEYS', 'write_bytes_atomic', 'msgpack_dumps', 'msgpack_loads', 'docbin_attrs',
-           'DocBinError', 'SpanRecord', 'GroupRecord', 'pack_span', 'unpack_span', 'span_group_to_bytes',
-           'span_group_from_bytes', 'span_groups_to_bytes', 'span_groups_from_bytes', 'decode_message', 'Columns',
-           'read_columns', 'string_keys', 'check_values', 'doc_span_groups', 'set_span_groups', 'Parsed',
-           'parse_docbin', 'DocBin']
+           'EMPTY_SPAN_GROUPS', 'REQUIRED_KEYS', 'MIN_INFLATE_CAP', 'MAX_INFLATE_RATIO', 'write_bytes_atomic',
+           'msgpack_dumps', 'msgpack_loads', 'docbin_attrs', 'DocBinError', 'SpanRecord', 'GroupRecord', 'pack_span',
+           'unpack_span', 'span_group_to_bytes', 'span_group_from_bytes', 'span_groups_to_bytes',
+           'span_groups_from_bytes', 'inflate_cap', 'decode_message', 'Columns', 'read_columns', 'string_keys',
+           'check_values', 'doc_span_groups', 'set_span_groups', 'Parsed', 'parse_docbin', 'DocBin']
 
 # %% ../../nbs/04_docbin.ipynb #18748d0d
 import functools, threading
@@ -156,11 +156,23 @@ def _keys_of(msg: Any) -> str:
 REQUIRED_KEYS = ("attrs", "tokens", "spaces", "lengths", "strings")
 
 # %% ../../nbs/04_docbin.ipynb #59ab8931
+MIN_INFLATE_CAP = 256 << 20   # bytes any DocBin may inflate to
+MAX_INFLATE_RATIO = 64        # beyond MIN_INFLATE_CAP: at most this many times the compressed size
+
+def inflate_cap(n_compressed: int) -> int:
+    "The most bytes `n_compressed` bytes of DocBin may inflate to."
+    return max(MIN_INFLATE_CAP, MAX_INFLATE_RATIO * n_compressed)
+
 def _decompress(data: bytes) -> bytes:
-    "Inflate the zlib stream; it must be complete and alone."
+    "Inflate the zlib stream, stopping at `inflate_cap`; it must be complete and alone."
+    cap = inflate_cap(len(data))
     d = zlib.decompressobj()
-    try: raw = d.decompress(data)
+    try: raw = d.decompress(data, cap + 1)
     except zlib.error as e: raise ValueError(f"not a zlib-compressed DocBin ({e})") from None
+    if len(raw) > cap:
+        raise ValueError(f"its {len(data)} compressed bytes inflate to more than {cap} bytes (a zip bomb?); "
+                         "refused before inflating further. A genuine corpus this repetitive can be read after "
+                         "raising nlpnb.tokens.docbin.MAX_INFLATE_RATIO or MIN_INFLATE_CAP")
     if not d.eof: raise ValueError(f"the zlib stream is truncated (got {len(data)} bytes)")
     if d.unused_data: raise ValueError(f"{len(d.unused_data)} bytes of extra data follow the zlib stream "
                                        "(were two files concatenated?)")

@@ -14,7 +14,7 @@ from ..symbols import ATTR_NAMES_BY_ID, DEP, ENT_ID, ENT_IOB, ENT_KB_ID, ENT_TYP
 import functools, threading
 from srsly.msgpack import Packer, msgpack_decoders
 from srsly.msgpack import _unpackb
-__all__ = ['DOCBIN_ALL_ATTRS', 'FORMAT_VERSION', 'STRING_ATTRS', 'DOC_ATTRS', 'N_SYMBOLS', 'POS_IDS', 'SENT_START_VALUES', 'EMPTY_SPAN_GROUPS', 'REQUIRED_KEYS', 'write_bytes_atomic', 'msgpack_dumps', 'msgpack_loads', 'docbin_attrs', 'DocBinError', 'SpanRecord', 'GroupRecord', 'pack_span', 'unpack_span', 'span_group_to_bytes', 'span_group_from_bytes', 'span_groups_to_bytes', 'span_groups_from_bytes', 'decode_message', 'Columns', 'read_columns', 'string_keys', 'check_values', 'doc_span_groups', 'set_span_groups', 'Parsed', 'parse_docbin', 'DocBin']
+__all__ = ['DOCBIN_ALL_ATTRS', 'FORMAT_VERSION', 'STRING_ATTRS', 'DOC_ATTRS', 'N_SYMBOLS', 'POS_IDS', 'SENT_START_VALUES', 'EMPTY_SPAN_GROUPS', 'REQUIRED_KEYS', 'MIN_INFLATE_CAP', 'MAX_INFLATE_RATIO', 'write_bytes_atomic', 'msgpack_dumps', 'msgpack_loads', 'docbin_attrs', 'DocBinError', 'SpanRecord', 'GroupRecord', 'pack_span', 'unpack_span', 'span_group_to_bytes', 'span_group_from_bytes', 'span_groups_to_bytes', 'span_groups_from_bytes', 'inflate_cap', 'decode_message', 'Columns', 'read_columns', 'string_keys', 'check_values', 'doc_span_groups', 'set_span_groups', 'Parsed', 'parse_docbin', 'DocBin']
 _local: Any
 
 def _decoder_hook():
@@ -97,9 +97,15 @@ def _msgpack(data: bytes, what: str, **kw) -> Any:
 def _keys_of(msg: Any) -> str:
     ...
 REQUIRED_KEYS = ('attrs', 'tokens', 'spaces', 'lengths', 'strings')
+MIN_INFLATE_CAP: Any
+MAX_INFLATE_RATIO = 64
+
+def inflate_cap(n_compressed: int) -> int:
+    """The most bytes `n_compressed` bytes of DocBin may inflate to."""
+    ...
 
 def _decompress(data: bytes) -> bytes:
-    """Inflate the zlib stream; it must be complete and alone."""
+    """Inflate the zlib stream, stopping at `inflate_cap`; it must be complete and alone."""
     ...
 
 def decode_message(data: bytes) -> Dict[str, Any]:
