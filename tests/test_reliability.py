@@ -265,3 +265,48 @@ def test_earlier_versions_temporaries_recovered_and_cleaned(tmp_path):
     assert load(d).meta["description"] == "old"
     _save(nlp, d, "new")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model-last"]
+
+
+# --- a small trained tagger + parser, saved once ---------------------------------------------------------
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+EWT_DEV = DATA / "ud_en_ewt" / "en_ewt-ud-dev.conllu"
+
+
+def train_tiny(out: Path) -> Path:
+    "A tagger and a parser trained a few steps on 60 EWT dev sentences (about 3 s), saved to `out`."
+    import itertools
+    from thinc.api import fix_random_seed
+    from nlpnb.tokens.doc import Doc
+    from nlpnb.training.converters import read_conllu
+    from nlpnb.training.example import Example
+    fix_random_seed(0)
+    nlp = nlpnb.blank("en")
+    for name in ("tagger", "parser"): nlp.add_pipe(name, config={"model": {"tok2vec": {"width": 32, "depth": 1}}})
+    docs = list(itertools.islice(read_conllu(EWT_DEV, nlp.vocab), 60))
+    egs = [Example(Doc(nlp.vocab, [t.text for t in d], spaces=[bool(t.whitespace_) for t in d]), d) for d in docs]
+    sgd = nlp.initialize(lambda: egs)
+    for i in range(0, len(egs), 20): nlp.update(egs[i:i + 20], sgd=sgd)
+    nlp.to_disk(out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> Path:
+    if not EWT_DEV.exists(): pytest.skip("../shared/data is missing")
+    return train_tiny(tmp_path_factory.mktemp("tiny") / "model")
+
+
+def test_empty_text_has_no_sentences(tiny_model):
+    nlp = load(tiny_model)
+    assert list(nlp("").sents) == []
+    assert len(list(nlp("Hello there. Bye now, see you.").sents)) >= 1
+    assert list(_pipeline()("").sents) == []
+
+
+def test_doc_from_json_on_a_doc_as_spacy_calls_it(tiny_model):
+    from nlpnb.tokens import Doc
+    nlp = load(tiny_model)
+    data = nlp("Ada wrote code.").to_json()
+    for back in (Doc(nlp.vocab).from_json(data), Doc.from_json(nlp.vocab, data), Doc(nlp.vocab).from_json(data, validate=True)):
+        assert back.to_json() == data and back.vocab is nlp.vocab

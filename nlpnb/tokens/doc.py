@@ -565,7 +565,8 @@ def _sent_starts(self: Doc) -> np.ndarray:
 
 @patch(as_prop=True)
 def sents(self: Doc) -> Iterator[Span]:
-    "The sentences, from sentence starts or the parse."
+    "The sentences, from sentence starts or the parse; an empty doc has none."
+    if not len(self): return
     if not self.has_annotation("SENT_START"):
         raise ValueError("[E030] Sentence boundaries unset. Add a parser, senter or sentencizer to the pipeline, "
                          "or set sentence starts (`sent_starts=` or `token.is_sent_start`).")
@@ -805,9 +806,14 @@ def to_json(self: Doc, underscore: Optional[Sequence[str]] = None) -> Dict[str, 
     return data
 
 # %% ../../nbs/03_tokens.ipynb #aa3fd87a
-@patch(cls_method=True)
-def from_json(cls: Doc, vocab: Vocab, doc_json: Dict[str, Any]) -> Doc:
-    "The Doc described by `to_json`'s output; errors name the offending token or key."
+class _ClassOrDocMethod:
+    "A class method that, called on a doc, takes the doc's vocab: `Doc.from_json(vocab, data)` and `Doc(vocab).from_json(data)`."
+    def __init__(self, func: Callable): self.func = func; functools.update_wrapper(self, func)
+    def __get__(self, doc: Optional[Doc], cls: type) -> Callable:
+        return functools.partial(self.func, cls) if doc is None else functools.partial(self.func, cls, doc.vocab)
+
+def _from_json(cls: type, vocab: Vocab, doc_json: Dict[str, Any], *, validate: bool = True) -> Doc:
+    "The Doc described by `to_json`'s output; errors name the offending token or key (it is always checked: `validate` is spaCy's)."
     text, tokens = doc_json.get("text"), doc_json.get("tokens")
     if not isinstance(text, str) or not isinstance(tokens, list):
         raise ValueError("[E1038] Doc JSON needs a 'text' string and a 'tokens' list")
@@ -842,6 +848,8 @@ def from_json(cls: Doc, vocab: Vocab, doc_json: Dict[str, Any]) -> Doc:
         if not Doc.has_extension(name): Doc.set_extension(name)
         setattr(doc._, name, value)
     return doc
+
+Doc.from_json = _ClassOrDocMethod(_from_json)
 
 # %% ../../nbs/03_tokens.ipynb #2f530a3d
 def _mean_vector(doc: Doc, start: int, end: int) -> np.ndarray:

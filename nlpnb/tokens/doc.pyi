@@ -210,7 +210,7 @@ class Doc(_Extensible):
 
     @property
     def sents(self) -> Iterator[Span]:
-        """The sentences, from sentence starts or the parse."""
+        """The sentences, from sentence starts or the parse; an empty doc has none."""
         ...
 
     def to_array(self, attrs: Union[int, str, Sequence[Union[int, str]]]) -> np.ndarray:
@@ -248,11 +248,7 @@ class Doc(_Extensible):
     def to_json(self, underscore: Optional[Sequence[str]]=None) -> Dict[str, Any]:
         """A JSON-serializable dict of the text and every annotation present."""
         ...
-
-    @classmethod
-    def from_json(cls, vocab: Vocab, doc_json: Dict[str, Any]) -> Doc:
-        """The Doc described by `to_json`'s output; errors name the offending token or key."""
-        ...
+    from_json: _ClassOrDocMethod
 
     @property
     def vector(self) -> Any:
@@ -700,6 +696,20 @@ def _starts_from_heads(rel_heads: np.ndarray) -> np.ndarray:
 
 def docs_to_array(docs: Sequence[Doc], attrs: Sequence[Union[int, str]]) -> List[np.ndarray]:
     """`doc.to_array(attrs)` for many docs of one vocab, with one vocab lookup per attribute for the whole batch."""
+    ...
+
+class _ClassOrDocMethod:
+    """A class method that, called on a doc, takes the doc's vocab: `Doc.from_json(vocab, data)` and `Doc(vocab).from_json(data)`."""
+    func: Callable
+
+    def __init__(self, func: Callable):
+        ...
+
+    def __get__(self, doc: Optional[Doc], cls: type) -> Callable:
+        ...
+
+def _from_json(cls: type, vocab: Vocab, doc_json: Dict[str, Any], *, validate: bool=True) -> Doc:
+    """The Doc described by `to_json`'s output; errors name the offending token or key (it is always checked: `validate` is spaCy's)."""
     ...
 
 def _mean_vector(doc: Doc, start: int, end: int) -> np.ndarray:
