@@ -78,13 +78,36 @@ def read_config_text(path: Union[str, Path]) -> Tuple[str, str]:
     path = Path(path)
     if not path.exists(): raise ConfigError(f"Config file not found: {path}")
     if path.is_dir(): raise ConfigError(f"Config path is a directory, expected a .cfg file: {path}")
-    return path.read_text(encoding="utf8"), str(path)
+    data = path.read_bytes()
+    try: return data.decode("utf8"), str(path)
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        raise ConfigError(f"Invalid config {path}, line {line}: not UTF-8 text (byte {e.start}); a config is an INI text file") from None
 
 def config_from_str(text: str, name: str = "<string>", *, interpolate: bool = False) -> Config:
     "Parse config text; syntax errors name the source and say what was wrong."
     try: return Config().from_str(text, interpolate=interpolate)
-    except ConfigValidationError as e: raise ConfigError(f"Invalid config {name}: {_error_lines(e)}") from None
-    except Exception as e: raise ConfigError(f"Invalid config {name}: {type(e).__name__}: {e}") from None
+    except ConfigValidationError as e: raise ConfigError(f"Invalid config {name}: {_parse_reason(e, name)}") from None
+    except Exception as e: raise ConfigError(f"Invalid config {name}: {type(e).__name__}: {_named(str(e), name)}") from None
+
+def _named(message: str, name: str) -> str:
+    "A parser message with the stand-in source name replaced by the config's."
+    return message.replace("'<string>'", repr(name)).replace("<string>", name)
+
+def _parse_reason(err: ConfigValidationError, name: str) -> str:
+    "Why the text did not parse: the INI parser's reason and line, or the keys that clash."
+    if not err.errors:   # the INI parser's own error, as text in the description
+        reason = err.desc.split("\n\n", 1)[-1] if err.desc else str(err)
+        return " ".join(_named(reason, name).split())
+    lines = []
+    for e in err.errors:
+        loc = [str(p) for p in e.get("loc", [])]
+        if e.get("msg") == "found conflicting values" and loc:
+            section, key = ".".join(loc), loc[-1]
+            parent = f"[{'.'.join(loc[:-1])}]" if len(loc) > 1 else "the top level"
+            lines.append(f"  [{section}] must be a section, but {parent} also sets `{key} = ...`: a key and a section can't share a name")
+        else: lines.append(f"  {'.'.join(loc) or '(config)'}: {e.get('msg')}")
+    return "\n".join(lines)
 
 def load_config(path: Union[str, Path], overrides: Optional[Dict[str, Any]] = None, *, interpolate: bool = False,
                 use_env: bool = True, log: Optional[List[str]] = None) -> Config:
@@ -238,6 +261,10 @@ def config_problems(config: Union[Config, Dict[str, Any]]) -> List[str]:
         try: config = config.interpolate()
         except Exception as e: return reference_problems(config) or [f"  interpolation: {' '.join(str(e).split())}"]
     problems: Dict[str, str] = _section_problems(config)
+    for section in ("components", "corpora"):
+        for key, value in (config.get(section) or {}).items() if isinstance(config.get(section), dict) else ():
+            if not isinstance(value, dict):
+                problems[f"{section}.{key}"] = f"  {section}.{key}: must be a section [{section}.{key}], found the value {value!r} under [{section}]"
     for path, block in _function_blocks(config):
         where = ".".join(path)
         try:

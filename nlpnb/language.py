@@ -274,6 +274,8 @@ def _merge(base: Dict[str, Any], update: Dict[str, Any]) -> Dict[str, Any]:
     return out
 
 # %% ../nbs/07_language.ipynb #fe226695
+from .registry import RegisteredFunctionError, at_path
+
 @patch
 def create_pipe(self: Language, factory_name: str, name: Optional[str] = None, *,
                 config: Optional[Dict[str, Any]] = None, validate: bool = True) -> _Component:
@@ -292,7 +294,8 @@ def create_pipe(self: Language, factory_name: str, name: Optional[str] = None, *
         if problems: raise ConfigError(f"Invalid config for component '{name}' (factory '{factory_name}'):\n" + "\n".join(problems))
     filled = registry.fill({"cfg": block}, validate=validate)["cfg"]
     filled = Config({"factory": factory_name, **{k: v for k, v in filled.items() if k not in ("@factories", "nlp", "name")}})
-    component = registry.resolve({"cfg": block}, validate=validate)["cfg"]
+    try: component = registry.resolve({"cfg": block}, validate=validate)["cfg"]
+    except RegisteredFunctionError as e: raise at_path(e, "components", name) from e.__cause__
     self._pipe_configs[name], self._pipe_meta[name] = filled, meta
     return component
 
@@ -513,10 +516,14 @@ def _callback(nlp_cfg: Dict[str, Any], key: str) -> Optional[Callable]:
 def _component_problems(config: Config, names: List[str]) -> List[str]:
     "Components the pipeline lists without a block, or with a block that has neither factory nor source."
     out = []
+    if not isinstance(names, list): return [f"  nlp.pipeline: expected a list of component names, found {names!r}"]
+    if not isinstance(config.get("components", {}), dict): return [f"  components: must be a section [components], found {config['components']!r}"]
     for name in names:
         block = config.get("components", {}).get(name) if isinstance(name, str) else None
         if _name_problem(name): out.append(f"  nlp.pipeline lists {name!r}, which is not a valid component name: {_name_problem(name)}")
         elif block is None: out.append(f"  nlp.pipeline lists '{name}', but the config has no [components.{name}] block")
+        elif not isinstance(block, dict):
+            out.append(f"  components.{name}: must be a section [components.{name}], found the value {block!r} under [components]")
         elif "factory" not in block and "source" not in block:
             out.append(f"  components.{name}: a component block needs 'factory' (or 'source'); found keys {sorted(block)}")
     return out
@@ -535,8 +542,9 @@ def _add_components(nlp: Language, blocks: Dict[str, Any], names: List[str], val
                 if block.get("replace_listeners"):
                     replace_sourced_listeners(sources[path], block.get("component", name), block["replace_listeners"])
                 nlp.add_pipe(block.get("component", name), name=name, source=sources[path])
-        except (ConfigError, ValueError, OSError) as e: errors.append(f"  components.{name}: {e}")
-    if errors: raise ConfigError(f"Invalid config: {len(errors)} component(s) could not be created\n" + "\n".join(errors))
+        except (ConfigError, ValueError, OSError) as e: errors.append((f"  components.{name}: {e}", e))
+    if errors:   # the first error chained, so a registered function's own traceback is kept
+        raise ConfigError(f"Invalid config: {len(errors)} component(s) could not be created\n" + "\n".join(m for m, _ in errors)) from errors[0][1]
 
 def _full_config(config: Config) -> Config:
     "The defaults with `config`'s sections (the `[nlp]` block merged, since it keeps the tokenizer and the callbacks)."
@@ -553,7 +561,8 @@ def from_config(cls: Language, config: Union[Config, Dict[str, Any]], *, vocab: 
                 meta: Optional[Dict[str, Any]] = None, validate: bool = True) -> Language:
     "Build a pipeline from `config`'s `[nlp]` and `[components]` sections."
     config = Config(config, section_order=CONFIG_SECTION_ORDER) if not isinstance(config, Config) else config
-    interpolated = config.interpolate() if not config.is_interpolated else config
+    try: interpolated = config.interpolate() if not config.is_interpolated else config
+    except Exception as e: raise ConfigError(f"Invalid config: its ${{...}} references can't be filled in: {' '.join(str(e).split())}") from e
     nlp_cfg = interpolated.get("nlp", {})
     if not nlp_cfg.get("lang"): raise ConfigError("Invalid config: nlp.lang is missing; expected a language code such as \"en\"")
     names = list(nlp_cfg.get("pipeline", []))
@@ -563,8 +572,12 @@ def from_config(cls: Language, config: Union[Config, Dict[str, Any]], *, vocab: 
     before = _callback(nlp_cfg, "before_creation")
     if before is not None: lang_cls = before(lang_cls)
     tokenizer_block = nlp_cfg.get("tokenizer") or {"@tokenizers": "nlpnb.Tokenizer.v1"}
-    create_tokenizer = registry.resolve({"t": tokenizer_block}, validate=validate)["t"]
-    nlp = lang_cls(vocab=vocab, create_tokenizer=create_tokenizer, meta=meta)
+    try: create_tokenizer = registry.resolve({"t": tokenizer_block}, validate=validate)["t"]
+    except RegisteredFunctionError as e: raise at_path(e, "nlp", "tokenizer") from e.__cause__
+    try: nlp = lang_cls(vocab=vocab, create_tokenizer=create_tokenizer, meta=meta)
+    except (TypeError, AttributeError) as e:
+        raise ConfigError(f"Invalid config: [nlp.tokenizer] gave {type(create_tokenizer).__name__}, which could not make "
+                          f"a tokenizer ({type(e).__name__}: {e}); expected a function such as nlpnb.Tokenizer.v1") from e
     nlp.batch_size = nlp_cfg.get("batch_size", 1000)
     after = _callback(nlp_cfg, "after_creation")
     if after is not None: nlp = after(nlp)
@@ -604,19 +617,30 @@ def meta_for_disk(self: Language) -> Dict[str, Any]:
             "components": self.component_names, "nlpnb_version": __version__}
 
 # %% ../nbs/07_language.ipynb #571dd3b7
+from .util import ModelFileError, PathOutsideError, read_json_file, require_file
+
 @patch
 def from_disk(self: Language, path: Union[str, Path], *, exclude: Iterable[str] = ()) -> Language:
     "Read the data of a saved pipeline into this one (whose components must match the saved config)."
     path, exclude = Path(path), set(exclude)
     recover_dir(path)  # a save killed between its two renames left the pipeline beside `path`
-    vocab, tokenizer = join_inside(path, "vocab"), join_inside(path, "tokenizer")
-    if "vocab" not in exclude and vocab.exists(): self.vocab.from_disk(vocab)
-    if "tokenizer" not in exclude and tokenizer.exists(): self.tokenizer.from_disk(tokenizer)
+    parts = [(join_inside(path, "vocab"), self.vocab.from_disk, "strings.json"), (join_inside(path, "tokenizer"), self.tokenizer.from_disk, "")]
+    parts = [p for p, name in zip(parts, ("vocab", "tokenizer")) if name not in exclude]
     for name, component in self._components:
-        where = join_inside(path, validate_pipe_name(name))
-        if name not in exclude and hasattr(component, "from_disk") and where.exists(): component.from_disk(where)
+        where = join_inside(path, validate_pipe_name(name))   # checked for every name: a symlink out is refused
+        if name in exclude or not hasattr(component, "from_disk"): continue
+        if hasattr(component, "to_disk") or where.exists(): parts.append((where, component.from_disk, ""))
+    for where, read, inside in parts: _load_part(where, read, inside)
     self._link_components()
     return self
+
+def _load_part(where: Path, read: Callable[[Path], Any], inside: str) -> None:
+    "`read(where)`, which `to_disk` wrote (with the file `inside` it); any failure names the file or folder."
+    require_file(where / inside if inside else where)
+    try: read(where)
+    except Exception as e:
+        if isinstance(e, (ModelFileError, PathOutsideError)) or str(where) in str(e): raise
+        raise ModelFileError(f"Can't load {where}: {type(e).__name__}: {e}") from e
 
 # %% ../nbs/07_language.ipynb #f0331b28
 def _as_overrides(config: Union[Dict[str, Any], Config, None]) -> Dict[str, Any]:
@@ -633,7 +657,19 @@ def _as_overrides(config: Union[Dict[str, Any], Config, None]) -> Dict[str, Any]
 def load(path: Union[str, Path], *, vocab: Union[Vocab, bool] = True, disable: Iterable[str] = (),
          enable: Iterable[str] = (), exclude: Iterable[str] = (), config: Union[Dict[str, Any], Config, None] = None) -> Language:
     "Load a pipeline saved with `nlp.to_disk`; `config` overrides settings of the saved config."
-    path = Path(path)
+    from nlpnb.util import dir_id
+    path, kwargs = Path(path), dict(vocab=vocab, disable=disable, enable=enable, exclude=exclude, config=config)
+    for attempt in range(20):          # a save that renames a new copy into place while we read: read again
+        before = dir_id(path)
+        try: nlp = _load_once(path, **kwargs)
+        except Exception:
+            if attempt < 19 and dir_id(path) != before: continue
+            raise
+        if dir_id(path) == before: return nlp
+    return nlp
+
+def _load_once(path: Path, *, vocab: Union[Vocab, bool], disable: Iterable[str], enable: Iterable[str], exclude: Iterable[str],
+               config: Union[Dict[str, Any], Config, None]) -> Language:
     recover_dir(path)  # a save killed between its two renames left the pipeline beside `path`
     if not (path / "config.cfg").exists():
         what = "it doesn't exist" if not path.exists() else "it has no config.cfg"
@@ -641,9 +677,10 @@ def load(path: Union[str, Path], *, vocab: Union[Vocab, bool] = True, disable: I
                       "or nlpnb train (model-best, model-last).")
     cfg = load_config(join_inside(path, "config.cfg"), _as_overrides(config), use_env=False)
     meta_path = join_inside(path, "meta.json")
-    meta = srsly.read_json(meta_path) if meta_path.exists() else {}
-    nlp = Language.from_config(cfg, vocab=vocab, disable=disable, enable=enable, exclude=exclude,
-                               meta={k: v for k, v in meta.items() if k in ("name", "version", "description", "author", "license")})
+    meta = read_json_file(meta_path)
+    try: nlp = Language.from_config(cfg, vocab=vocab, disable=disable, enable=enable, exclude=exclude,
+                                    meta={k: v for k, v in meta.items() if k in ("name", "version", "description", "author", "license")})
+    except ConfigError as e: raise ConfigError(f"{path / 'config.cfg'}: {e}") from e
     return nlp.from_disk(path, exclude=exclude)
 
 # %% ../nbs/07_language.ipynb #d5799e67

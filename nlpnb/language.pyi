@@ -21,6 +21,8 @@ from .config import ConfigError, config_problems, load_config
 from .default_config import default_config, CONFIG_SECTION_ORDER
 from .util import join_inside, recover_dir, write_dir_atomic
 from .pipeline.listeners import connect_listeners, replace_listeners as _replace_listeners, replace_sourced_listeners
+from .registry import RegisteredFunctionError, at_path
+from .util import ModelFileError, PathOutsideError, read_json_file, require_file
 from thinc.api import Optimizer
 import contextlib, time
 __all__ = ['PIPELINE_FILES', 'BaseDefaults', 'make_tokenizer', 'norm_getter', 'Language', 'get_lang_class', 'blank', 'FactoryMeta', 'validate_pipe_name', 'DisabledPipes', 'create_default_tokenizer', 'load', 'combine_score_weights', 'load_vectors_into']
@@ -340,12 +342,19 @@ def _full_config(config: Config) -> Config:
     """The defaults with `config`'s sections (the `[nlp]` block merged, since it keeps the tokenizer and the callbacks)."""
     ...
 
+def _load_part(where: Path, read: Callable[[Path], Any], inside: str) -> None:
+    """`read(where)`, which `to_disk` wrote (with the file `inside` it); any failure names the file or folder."""
+    ...
+
 def _as_overrides(config: Union[Dict[str, Any], Config, None]) -> Dict[str, Any]:
     """Dotted-key overrides from a dict that is either dotted (`{'nlp.batch_size': 64}`) or nested."""
     ...
 
 def load(path: Union[str, Path], *, vocab: Union[Vocab, bool]=True, disable: Iterable[str]=(), enable: Iterable[str]=(), exclude: Iterable[str]=(), config: Union[Dict[str, Any], Config, None]=None) -> Language:
     """Load a pipeline saved with `nlp.to_disk`; `config` overrides settings of the saved config."""
+    ...
+
+def _load_once(path: Path, *, vocab: Union[Vocab, bool], disable: Iterable[str], enable: Iterable[str], exclude: Iterable[str], config: Union[Dict[str, Any], Config, None]) -> Language:
     ...
 
 def combine_score_weights(weights: Iterable[Dict[str, Optional[float]]], overrides: Optional[Dict[str, Optional[float]]]=None) -> Dict[str, Optional[float]]:

@@ -11,7 +11,7 @@ import thinc.api
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['NLPNB_REGISTRIES', 'resolve_annotations', 'registry']
+__all__ = ['NLPNB_REGISTRIES', 'resolve_annotations', 'registry', 'RegisteredFunctionError', 'at_path']
 
 # %% ../nbs/11_registry.ipynb #edca56ca
 NLPNB_REGISTRIES = ("architectures", "factories", "readers", "batchers", "loggers", "callbacks", "augmenters",
@@ -63,6 +63,8 @@ class registry(thinc.api.registry):
 @patch(cls_method=True)
 def get(cls: registry, registry_name: str, func_name: str) -> Callable:
     "The function `func_name` of `registry_name`, or an error listing close names."
+    if not isinstance(func_name, str):
+        raise ValueError(f"A config's @{registry_name} must name a registered function (a string), got {type(func_name).__name__} {func_name!r}")
     if not hasattr(cls, registry_name):
         raise ValueError(f"Unknown registry '{registry_name}'. Available: {', '.join(cls.registry_names())}")
     reg = getattr(cls, registry_name)
@@ -83,3 +85,46 @@ def find(cls: registry, registry_name: str, func_name: str) -> Dict[str, Any]:
     except (TypeError, OSError): file, line = None, None
     return {"name": func_name, "module": getattr(func, "__module__", None), "file": file, "line_no": line,
             "docstring": inspect.getdoc(func)}
+
+# %% ../nbs/11_registry.ipynb #cb166bed
+import traceback as _traceback
+from confection import ConfigValidationError
+
+class RegisteredFunctionError(ValueError):
+    "A registered function raised while a config was resolved: `path` is the block's config path, `func` the function."
+    path: List[str] = []
+    func: str = ""
+
+def at_path(err: RegisteredFunctionError, *root: str) -> RegisteredFunctionError:
+    "`err` with the first key of its path (a caller's stand-in) replaced by the real config path `root`."
+    err.path = list(root) + err.path[1:]
+    err.args = (f"[{'.'.join(err.path)}] {err.func} raised {type(err.__cause__).__name__}: {err.__cause__}",)
+    return err
+
+def _on_purpose(err: BaseException) -> bool:
+    "An error of a library's own ValueError/OSError type (nlpnb's `CorpusPathError`...): raised on purpose, its callers catch it by type."
+    return isinstance(err, (ValueError, OSError)) and type(err).__module__ != "builtins"
+
+def _raised_by_call(err: BaseException) -> Any:
+    "The frame of confection's `_fill` that called the registered function that raised `err`, if it did."
+    frames = list(_traceback.walk_tb(err.__traceback__))
+    for frame, line in frames[:-1]:
+        if frame.f_code.co_name == "_fill" and "confection" in frame.f_code.co_filename:
+            import linecache
+            return frame if "getter(" in linecache.getline(frame.f_code.co_filename, line) else None
+    return None
+
+@patch(cls_method=True)
+def _fill(cls: registry, config, schema=None, *, validate=True, resolve=True, parent="", overrides=None):
+    "confection's resolver; an error raised by a registered function comes out naming its block and function."
+    kwargs = dict(validate=validate, resolve=resolve, parent=parent, overrides={} if overrides is None else overrides)
+    try: return super(registry, cls)._fill(config, *([schema] if schema is not None else []), **kwargs)
+    except Exception as e:
+        if isinstance(e, (ConfigValidationError, RegisteredFunctionError)) or _on_purpose(e): raise
+        frame = _raised_by_call(e)
+        if frame is None: raise
+        key, func = frame.f_locals.get("key"), f"{frame.f_locals.get('func_name')} (@{frame.f_locals.get('reg_name')})"
+        err = RegisteredFunctionError()
+        err.path, err.func = [p for p in f"{parent}.{key}".split(".") if p], func
+        err.__cause__ = e
+        raise at_path(err, *err.path[:1]) from e

@@ -6,7 +6,9 @@ from typing import Any, Callable, Dict, List
 import catalogue
 import thinc.api
 from fastcore.basics import patch
-__all__ = ['NLPNB_REGISTRIES', 'resolve_annotations', 'registry']
+import traceback as _traceback
+from confection import ConfigValidationError
+__all__ = ['NLPNB_REGISTRIES', 'resolve_annotations', 'registry', 'RegisteredFunctionError', 'at_path']
 NLPNB_REGISTRIES = ('architectures', 'factories', 'readers', 'batchers', 'loggers', 'callbacks', 'augmenters', 'scorers', 'tokenizers', 'languages', 'vectors', 'misc', 'span_getters', 'annotation_setters', 'lookups')
 
 def resolve_annotations(func: Callable) -> Callable:
@@ -54,3 +56,25 @@ class registry(thinc.api.registry):
     def find(cls, registry_name: str, func_name: str) -> Dict[str, Any]:
         """Where a registered function lives: module, file, line and docstring."""
         ...
+
+    @classmethod
+    def _fill(cls, config, schema=None, *, validate=True, resolve=True, parent='', overrides=None):
+        """confection's resolver; an error raised by a registered function comes out naming its block and function."""
+        ...
+
+class RegisteredFunctionError(ValueError):
+    """A registered function raised while a config was resolved: `path` is the block's config path, `func` the function."""
+    path: List[str] = ...
+    func: str = ''
+
+def at_path(err: RegisteredFunctionError, *root: str) -> RegisteredFunctionError:
+    """`err` with the first key of its path (a caller's stand-in) replaced by the real config path `root`."""
+    ...
+
+def _on_purpose(err: BaseException) -> bool:
+    """An error of a library's own ValueError/OSError type (nlpnb's `CorpusPathError`...): raised on purpose, its callers catch it by type."""
+    ...
+
+def _raised_by_call(err: BaseException) -> Any:
+    """The frame of confection's `_fill` that called the registered function that raised `err`, if it did."""
+    ...

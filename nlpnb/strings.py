@@ -176,4 +176,10 @@ def from_bytes(self: StringStore, data: bytes) -> StringStore: return self._add_
 @patch
 def to_disk(self: StringStore, path: Union[str, Path]) -> None: srsly.write_json(path, sorted(self._key2str.values()))
 @patch
-def from_disk(self: StringStore, path: Union[str, Path]) -> StringStore: return self._add_all(srsly.read_json(path))
+def from_disk(self: StringStore, path: Union[str, Path]) -> StringStore:
+    "Add the strings of the JSON list in `path`; a damaged file is a `ModelFileError` naming it."
+    from nlpnb.util import ModelFileError, read_json_file
+    strings = read_json_file(path, (list,))
+    bad = next((s for s in strings if not isinstance(s, str)), None)
+    if bad is not None: raise ModelFileError(f"{path} should hold a list of strings, found {type(bad).__name__} {bad!r}")
+    return self._add_all(strings)

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 # %% auto #0
-__all__ = ['COMPLETE_MARKER', 'write_file_atomic', 'recover_dir', 'write_dir_atomic', 'PathOutsideError', 'join_inside',
-           'dot_get', 'dot_has', 'dot_set', 'escape_html', 'in_notebook', 'CodeFileError', 'import_code']
+__all__ = ['COMPLETE_MARKER', 'write_file_atomic', 'dir_id', 'recover_dir', 'write_dir_atomic', 'PathOutsideError', 'join_inside',
+           'ModelFileError', 'require_file', 'read_json_file', 'read_msgpack_file', 'dot_get', 'dot_has', 'dot_set',
+           'escape_html', 'in_notebook', 'CodeFileError', 'import_code']
 
 # %% ../nbs/00a_util.ipynb #62da183c
 def _temp_sibling(path: Path, suffix: str) -> Path:
@@ -61,6 +62,46 @@ def _siblings(path: Path, suffix: str) -> List[Path]:
     if not path.parent.is_dir(): return []
     return [p for p in path.parent.iterdir() if pattern.fullmatch(p.name)]
 
+# %% ../nbs/00a_util.ipynb #450e3e5f
+import contextlib
+
+def _flock(fd: int, blocking: bool) -> bool:
+    "Take an exclusive flock on `fd`; False when another holds it (not blocking); True where flock is unsupported."
+    try: import fcntl
+    except ImportError: return True
+    try: fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+    except BlockingIOError: return False
+    except OSError: return True        # no flock on this file system: go on unlocked
+    return True
+
+def _hold(folder: Path) -> Optional[int]:
+    "A descriptor holding an exclusive lock on `folder` until it is closed (None if the folder can't be opened)."
+    try: fd = os.open(folder, os.O_RDONLY)
+    except OSError: return None
+    _flock(fd, True)
+    return fd
+
+@contextlib.contextmanager
+def _locked(folder: Path):
+    "Hold an exclusive lock on `folder` for the block."
+    fd = _hold(folder)
+    try: yield
+    finally:
+        if fd is not None: os.close(fd)
+
+def _in_use(folder: Path) -> bool:
+    "Whether another save holds `folder` (its temporary folder, while it writes)."
+    try: fd = os.open(folder, os.O_RDONLY)
+    except OSError: return False
+    try: return not _flock(fd, False)
+    finally: os.close(fd)
+
+def dir_id(path: Union[str, Path]) -> Optional[tuple]:
+    "Device and inode of the folder at `path` (None if none): a save's rename gives `path` a new one."
+    try: st = os.stat(path)
+    except OSError: return None
+    return (st.st_dev, st.st_ino)
+
 # %% ../nbs/00a_util.ipynb #bbeb410f
 def _newest(paths: List[Path]) -> Optional[Path]:
     return max(paths, key=lambda p: p.stat().st_mtime_ns, default=None)
@@ -68,8 +109,13 @@ def _newest(paths: List[Path]) -> Optional[Path]:
 def recover_dir(path: Union[str, Path]) -> Optional[Path]:
     "If nothing is at `path` but a crashed `write_dir_atomic` left a complete copy beside it, move it back; the copy used."
     path = Path(path)
+    if path.exists() or path.is_symlink() or not path.parent.is_dir(): return None
+    with _locked(path.parent): return _recover(path)
+
+def _recover(path: Path) -> Optional[Path]:
+    "`recover_dir`, with the parent folder locked; a `.tmp` another save is still writing is never taken."
     if path.exists() or path.is_symlink(): return None
-    done = [p for p in _siblings(path, ".tmp") if p.is_dir() and (p / COMPLETE_MARKER).is_file()]
+    done = [p for p in _siblings(path, ".tmp") if p.is_dir() and (p / COMPLETE_MARKER).is_file() and not _in_use(p)]
     best = _newest([p / COMPLETE_MARKER for p in done])
     source = best.parent if best is not None else _newest([p for p in _siblings(path, ".old") if p.is_dir()])
     if source is None: return None
@@ -79,9 +125,10 @@ def recover_dir(path: Union[str, Path]) -> Optional[Path]:
     return source
 
 def _remove_stale(path: Path) -> None:
-    "Remove the `.NAME.*.tmp`/`.NAME.*.old` siblings crashed saves of `path` left."
+    "Remove the `.NAME.*.tmp`/`.NAME.*.old` siblings crashed saves of `path` left (not those other saves are writing)."
     for p in _siblings(path, ".tmp") + _siblings(path, ".old"):
-        if p.is_dir() and not p.is_symlink(): shutil.rmtree(p, ignore_errors=True)
+        if p.is_dir() and not p.is_symlink():
+            if not _in_use(p): shutil.rmtree(p, ignore_errors=True)
         else: p.unlink(missing_ok=True)
 
 # %% ../nbs/00a_util.ipynb #c8d35d22
@@ -89,25 +136,28 @@ def write_dir_atomic(path: Union[str, Path], write: Callable[[Path], None]) -> P
     "Call `write(tmp_dir)`, then replace the folder `path` with `tmp_dir` by renaming, so `path` is always whole."
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    recover_dir(path)                  # a failed save below must leave the last complete copy at `path`
-    tmp = _temp_sibling(path, ".tmp")
-    os.mkdir(tmp, 0o777)  # the umask applies, as in mkdir
+    with _locked(path.parent):
+        _recover(path)                 # a failed save below must leave the last complete copy at `path`
+        tmp = _temp_sibling(path, ".tmp")
+        os.mkdir(tmp, 0o777)           # the umask applies, as in mkdir
+        mine = _hold(tmp)              # "being written": other saves' cleanup leaves it alone
     try:
-        write(tmp)
-        (tmp / COMPLETE_MARKER).touch()
-        _fsync_tree(tmp)
-        if path.exists():
-            old = _temp_sibling(path, ".old")
-            os.replace(path, old)
+        try:
+            write(tmp)
+            (tmp / COMPLETE_MARKER).touch()
+            _fsync_tree(tmp)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        with _locked(path.parent):     # the renames, one save at a time: `path` is only ever missing after a crash
+            _recover(path)
+            if path.exists(): os.replace(path, _temp_sibling(path, ".old"))
             os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else: os.replace(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    (path / COMPLETE_MARKER).unlink(missing_ok=True)
-    _fsync_dir(path.parent)
-    _remove_stale(path)
+            (path / COMPLETE_MARKER).unlink(missing_ok=True)
+            _fsync_dir(path.parent)
+            _remove_stale(path)        # the .old just made, and what crashed saves left
+    finally:
+        if mine is not None: os.close(mine)
     return path
 
 # %% ../nbs/00a_util.ipynb #6fab0295
@@ -122,6 +172,38 @@ def join_inside(root: Union[str, Path], *parts: str) -> Path:
         raise PathOutsideError(f"'{'/'.join(parts)}' leads outside the folder {root} (to {path.resolve()}); "
                                "refusing to read or write there")
     return path
+
+# %% ../nbs/00a_util.ipynb #1de92a5b
+class ModelFileError(ValueError):
+    "A file of a saved pipeline that is missing or unreadable; the message names it."
+
+def require_file(path: Union[str, Path]) -> Path:
+    "`path`, which must exist: a saved pipeline always has it."
+    path = Path(path)
+    if not path.exists():
+        raise ModelFileError(f"{path} is missing: nlp.to_disk writes it, so the pipeline folder is incomplete or damaged")
+    return path
+
+def _kind_names(kind: tuple) -> str: return " or ".join({"dict": "object", "list": "array"}.get(k.__name__, k.__name__) for k in kind)
+
+def read_json_file(path: Union[str, Path], kind: tuple = (dict,)) -> Any:
+    "The JSON value in the file `path`, whose top level is one of `kind`; anything else is a `ModelFileError` naming it."
+    import srsly
+    data = require_file(path).read_bytes()
+    try: value = srsly.json_loads(data.decode("utf8"))
+    except UnicodeDecodeError as e: raise ModelFileError(f"{path} is not UTF-8 text (byte {e.start}): not a JSON file, or damaged") from None
+    except ValueError as e: raise ModelFileError(f"{path} is not valid JSON ({e}): the file is damaged") from None
+    if not isinstance(value, kind): raise ModelFileError(f"{path} should hold a JSON {_kind_names(kind)}, found {type(value).__name__}")
+    return value
+
+def read_msgpack_file(path: Union[str, Path], kind: tuple = (dict,)) -> Any:
+    "The msgpack value in the file `path`, checked as `read_json_file` checks JSON."
+    import srsly
+    data = require_file(path).read_bytes()
+    try: value = srsly.msgpack_loads(data)
+    except Exception as e: raise ModelFileError(f"{path} is not valid msgpack ({type(e).__name__}: {e}): the file is damaged") from None
+    if not isinstance(value, kind): raise ModelFileError(f"{path} should hold a msgpack {_kind_names(kind)}, found {type(value).__name__}")
+    return value
 
 # %% ../nbs/00a_util.ipynb #5d5a6957
 _MISSING = object()

@@ -283,6 +283,16 @@ def _set_cfg(self: Vectors, cfg: dict) -> None:
     self.hash_seed, self.bow, self.eow = cfg.get("hash_seed", 0), cfg.get("bow", "<"), cfg.get("eow", ">")
     self._ngram_rows = {}
 
+_CFG_TYPES = {"mode": str, "name": (str, type(None)), "minn": int, "maxn": int, "hash_count": int, "hash_seed": int, "bow": str, "eow": str}
+
+def _checked_cfg(cfg: dict, path: Path) -> dict:
+    "`cfg` from `path`, with each known setting of its type."
+    from nlpnb.util import ModelFileError
+    bad = [f"{k} = {v!r}" for k, v in cfg.items() if k in _CFG_TYPES and (not isinstance(v, _CFG_TYPES[k]) or isinstance(v, bool))]
+    if cfg.get("mode", "default") not in ("default", "floret"): bad.append(f"mode = {cfg['mode']!r} (expected 'default' or 'floret')")
+    if bad: raise ModelFileError(f"{path} has settings of the wrong type: {', '.join(bad)}")
+    return cfg
+
 def _npy_bytes(data: np.ndarray) -> bytes:
     import io
     buf = io.BytesIO(); np.save(buf, data, allow_pickle=False)
@@ -298,13 +308,25 @@ def to_disk(self: Vectors, path: Union[str, Path], *, exclude: Iterable[str] = (
 
 @patch
 def from_disk(self: Vectors, path: Union[str, Path], *, exclude: Iterable[str] = ()) -> Vectors:
+    from nlpnb.util import ModelFileError, read_json_file, read_msgpack_file, require_file
     path = Path(path)
-    self.data = np.load(path / "vectors.npy", allow_pickle=False)
-    self.key2row = {int(k): int(r) for k, r in srsly.read_msgpack(path / "key2row.msgpack").items()} if (path / "key2row.msgpack").exists() else {}
-    if (path / "vectors.cfg").exists(): self._set_cfg(srsly.read_json(path / "vectors.cfg"))
+    try: data = np.load(require_file(path / "vectors.npy"), allow_pickle=False)
+    except ModelFileError: raise
+    except Exception as e: raise ModelFileError(f"{path / 'vectors.npy'} is not a numpy array file ({type(e).__name__}: {e})") from None
+    if data.ndim != 2 or data.dtype.kind not in "fiu":
+        raise ModelFileError(f"{path / 'vectors.npy'} should hold a 2-d table of numbers, found {data.dtype} of shape {data.shape}")
+    data = np.ascontiguousarray(data, dtype="float32")
+    key2row = read_msgpack_file(path / "key2row.msgpack") if (path / "key2row.msgpack").exists() else {}
+    cfg = read_json_file(path / "vectors.cfg") if (path / "vectors.cfg").exists() else None
     if (path / "key2row.json").exists():   # the format of the bare table this module replaces
-        old = srsly.read_json(path / "key2row.json")
-        self.name, self.key2row = old.get("name"), {int(k): int(r) for k, r in old["key2row"]}
+        old = read_json_file(path / "key2row.json")
+        key2row, cfg = dict(old.get("key2row", [])), {**(cfg or {}), "name": old.get("name")}
+    try: key2row = {int(k): int(r) for k, r in key2row.items()}
+    except (TypeError, ValueError) as e: raise ModelFileError(f"{path / 'key2row.msgpack'}: keys and rows must be integers ({e})") from None
+    bad = next((r for r in key2row.values() if not 0 <= r < len(data)), None)
+    if bad is not None: raise ModelFileError(f"{path / 'key2row.msgpack'} points to row {bad} of a table of {len(data)} rows")
+    self.data, self.key2row = data, key2row
+    if cfg is not None: self._set_cfg(_checked_cfg(cfg, path / "vectors.cfg"))
     self._sync_unset()
     return self
 

@@ -167,6 +167,11 @@ def _top_n(sims: np.ndarray, n: int, idx: np.ndarray, vals: np.ndarray) -> None:
 
 def _unit_rows(x: np.ndarray) -> np.ndarray:
     ...
+_CFG_TYPES: Any
+
+def _checked_cfg(cfg: dict, path: Path) -> dict:
+    """`cfg` from `path`, with each known setting of its type."""
+    ...
 
 def _npy_bytes(data: np.ndarray) -> bytes:
     ...

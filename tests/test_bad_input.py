@@ -134,3 +134,76 @@ def test_docbin_real_corpus_within_cap(tmp_path):
     docs = list(read_conllu(dev))[:500]
     data = docbin.DocBin(docs=docs * 20).to_bytes()           # a repetitive corpus: 10,000 docs, 500 distinct
     assert len(docbin.DocBin().from_bytes(data)) == 10_000
+
+# Config messages: the parser's reason with file and line; a key where a section belongs; a function that raises
+
+def test_config_not_ini_says_why(tmp_path, capsys):
+    from nlpnb.cli import main
+    path = tmp_path / "g.cfg"
+    path.write_text("hello world\nthis is not ini\n")
+    assert main(["debug", "config", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert f"Invalid config {path}: File contains no section headers. file: '{path}', line: 1 'hello world\\n'" in err, err
+
+def test_config_not_utf8_names_line(tmp_path):
+    from nlpnb.config import ConfigError, load_config
+    path = tmp_path / "b.cfg"
+    path.write_bytes(b'[nlp]\nlang = "en"\nname = "\xff"\n')
+    with pytest.raises(ConfigError, match=f"Invalid config {path}, line 3: not UTF-8 text"): load_config(path)
+
+def test_config_key_where_a_section_belongs(tmp_path, capsys):
+    from nlpnb.cli import main
+    head = '[nlp]\nlang = "en"\npipeline = ["tagger"]\n\n[components]\ntagger = 5\n'
+    (tmp_path / "a.cfg").write_text(head + '\n[components.tagger]\nfactory = "tagger"\n')
+    (tmp_path / "b.cfg").write_text(head)
+    assert main(["debug", "config", str(tmp_path / "a.cfg")]) == 1
+    err = capsys.readouterr().err
+    assert "[components.tagger] must be a section, but [components] also sets `tagger = ...`" in err and "conflicting" not in err, err
+    assert main(["debug", "config", str(tmp_path / "b.cfg")]) == 1
+    out = capsys.readouterr()
+    assert "components.tagger: must be a section [components.tagger], found the value 5 under [components]" in out.out + out.err
+    from nlpnb.config import ConfigError, load_config
+    from nlpnb.language import Language
+    with pytest.raises(ConfigError, match=r"components.tagger: must be a section \[components.tagger\], found the value 5"):
+        Language.from_config(load_config(tmp_path / "b.cfg"))
+
+def test_config_function_that_raises_names_block_and_function():
+    from thinc.api import Config
+    from nlpnb.language import Language
+    from nlpnb.registry import registry
+    @registry.architectures("rel.broken_arch.v1")
+    def broken(width: int = 8): raise RuntimeError("the weights don't fit")
+    cfg = Config().from_str('[nlp]\nlang = "en"\npipeline = ["tagger"]\n\n[components]\n\n[components.tagger]\nfactory = "tagger"\n\n'
+                            '[components.tagger.model]\n@architectures = "rel.broken_arch.v1"\nwidth = 4\n')
+    with pytest.raises(ValueError, match=r"\[components.tagger.model\] rel.broken_arch.v1 \(@architectures\) raised RuntimeError: "
+                                         "the weights don't fit") as e:
+        Language.from_config(cfg)
+    chain, err = [], e.value
+    while err is not None: chain.append(type(err).__name__); err = err.__cause__
+    assert chain[-1] == "RuntimeError", chain
+
+def test_config_tokenizer_block_that_is_not_a_tokenizer():
+    from thinc.api import Config
+    from nlpnb.config import ConfigError
+    from nlpnb.language import Language
+    cfg = Config().from_str('[nlp]\nlang = "en"\npipeline = []\n\n[nlp.tokenizer]\n@architectures = "nlpnb.HashEmbedCNN.v1"\n'
+                            'width = 8\ndepth = 1\nembed_size = 100\nwindow_size = 1\nmaxout_pieces = 2\nsubword_features = true\n'
+                            'pretrained_vectors = null\n\n[components]\n')
+    with pytest.raises(ConfigError, match=r"\[nlp.tokenizer\] gave Model, which could not make a tokenizer"): Language.from_config(cfg)
+
+def test_docbin_word_that_is_the_empty_string_names_file_and_doc(tmp_path):
+    import zlib
+    import numpy as np
+    from nlpnb.language import blank
+    from nlpnb.tokens.docbin import DocBin, DocBinError, decode_message, msgpack_dumps, string_keys
+    from nlpnb.vocab import Vocab
+    nlp = blank("en")
+    msg = decode_message(DocBin(docs=[nlp("Hi"), nlp("Hello big world")]).to_bytes())
+    tokens = np.frombuffer(msg["tokens"], "<u8").reshape(-1, len(msg["attrs"])).copy()
+    tokens[2, 0] = string_keys([""])[0]                      # word 1 of doc 1 is "" (in the strings list, for MORPH)
+    msg["tokens"] = tokens.tobytes()
+    path = tmp_path / "empty-word.nlpnb"
+    path.write_bytes(zlib.compress(msgpack_dumps(msg)))
+    docs = DocBin().from_disk(path).get_docs(Vocab())
+    assert next(docs).text == "Hi"
+    with pytest.raises(DocBinError, match=f"Cannot read DocBin file '{path}': doc 1: "): next(docs)

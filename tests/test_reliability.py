@@ -310,3 +310,115 @@ def test_doc_from_json_on_a_doc_as_spacy_calls_it(tiny_model):
     data = nlp("Ada wrote code.").to_json()
     for back in (Doc(nlp.vocab).from_json(data), Doc.from_json(nlp.vocab, data), Doc(nlp.vocab).from_json(data, validate=True)):
         assert back.to_json() == data and back.vocab is nlp.vocab
+
+
+# --- model folders: every damaged or missing part fails at load, naming the file -------------------------
+
+def _copy(model: Path, tmp_path: Path) -> Path:
+    import shutil
+    return Path(shutil.copytree(model, tmp_path / "model"))
+
+
+@pytest.mark.parametrize("part", ["parser/moves", "vocab/strings.json", "meta.json", "tagger/cfg", "parser/cfg",
+                                  "vocab/vectors/vectors.cfg", "vocab/vectors/key2row.msgpack", "vocab/vectors/vectors.npy",
+                                  "tagger/model", "parser/model", "tokenizer", "config.cfg"])
+def test_non_json_bytes_name_the_file(tiny_model, tmp_path, part):
+    d = _copy(tiny_model, tmp_path)
+    (d / part).write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe binary junk")
+    with pytest.raises(ValueError, match=str(d / part)) as e:
+        load(d)
+    assert not isinstance(e.value, UnicodeError)
+
+
+@pytest.mark.parametrize("part,text", [("tagger/cfg", '{"labels": null, "overwrite": false}'), ("tagger/cfg", '{"labels": [1, 2]}'),
+                                       ("parser/cfg", '{"beam_width": "wide"}'), ("parser/moves", '{"labels": "ROOT"}'),
+                                       ("parser/moves", '{"labels": ["ROOT", "nsubj"], "seen": [true]}'),
+                                       ("vocab/strings.json", '{"a": 1}'), ("vocab/strings.json", '["a", 5]'), ("meta.json", "[]")])
+def test_wrong_shape_json_names_the_file(tiny_model, tmp_path, part, text):
+    d = _copy(tiny_model, tmp_path)
+    (d / part).write_text(text)
+    with pytest.raises(ValueError, match=str(d / part.split("/")[0])):
+        load(d)
+
+
+@pytest.mark.parametrize("part", ["parser", "tagger/model", "parser/moves", "tagger/cfg", "tokenizer", "vocab",
+                                  "vocab/strings.json", "meta.json"])
+def test_missing_part_fails_at_load(tiny_model, tmp_path, part):
+    import shutil
+    d = _copy(tiny_model, tmp_path)
+    shutil.rmtree(d / part) if (d / part).is_dir() else (d / part).unlink()
+    missing = d / part if part != "vocab" else d / "vocab" / "strings.json"
+    with pytest.raises(ValueError, match=f"{missing} is missing: nlp.to_disk writes it"):
+        load(d)
+
+
+def test_excluded_parts_need_not_exist(tiny_model, tmp_path):
+    import shutil
+    d = _copy(tiny_model, tmp_path)
+    shutil.rmtree(d / "parser"); (d / "tokenizer").unlink()
+    nlp = load(d, exclude=["parser", "tokenizer"])
+    assert nlp.pipe_names == ["tagger"] and len(nlp("Ada wrote code.")) == 4
+
+
+def test_intact_copy_loads_and_predicts_the_same(tiny_model, tmp_path):
+    d = _copy(tiny_model, tmp_path)
+    text = "Ada Lovelace wrote the first program."
+    a, b = load(tiny_model)(text), load(d)(text)
+    assert [(t.tag_, t.head.i, t.dep_) for t in a] == [(t.tag_, t.head.i, t.dep_) for t in b]
+
+
+# --- an empty dev set is refused before training ----------------------------------------------------------
+
+def test_empty_dev_corpus_refused(training_setup):
+    from nlpnb.cli import run_cli
+    from nlpnb.tokens import DocBin
+    d = training_setup
+    (d / "release").touch()
+    DocBin().to_disk(d / "empty.nlpnb")
+    args = ["train", str(d / "config.cfg"), "--output", str(d / "out"), "--code", str(d / "functions.py"), "--paths.dev", str(d / "empty.nlpnb")]
+    status, _, err = run_cli(args)
+    assert status == 1, err
+    assert f"error: The dev corpus [corpora.dev] (path = '{d / 'empty.nlpnb'}') yields no examples" in err, err
+    assert not (d / "out" / "model-last").exists()
+
+
+# --- concurrent saves and loads of one folder outside training -------------------------------------------
+
+def _saver(nlp: Language, target: Path, name: str, n: int) -> None:
+    for k in range(n):
+        nlp.meta["description"] = f"{name}-{k}"
+        nlp.to_disk(target)
+
+
+def _loader(target: Path, done, loads) -> None:
+    while not done.is_set() or loads.value < 3:
+        if not target.exists(): continue
+        nlp = load(target)
+        assert nlp.meta["description"].split("-")[0] in ("a", "b"), nlp.meta
+        assert nlp.pipe_names == ["tagger", "parser"]
+        loads.value += 1
+
+
+def test_concurrent_saves_and_loads_leave_a_whole_model(tiny_model, tmp_path):
+    "Two processes save one folder 25 times each while a third loads it: every save and load succeeds."
+    import multiprocessing
+    ctx = multiprocessing.get_context("fork")   # forked from this process: no interpreter start-up per process
+    nlp, target = load(tiny_model), tmp_path / "shared" / "model"
+    done, loads = ctx.Event(), ctx.Value("i", 0)
+    loader = ctx.Process(target=_loader, args=(target, done, loads))
+    savers = [ctx.Process(target=_saver, args=(nlp, target, name, 25)) for name in ("a", "b")]
+    for p in [loader] + savers: p.start()
+    for p in savers: p.join(120)
+    done.set(); loader.join(120)
+    assert [p.exitcode for p in savers + [loader]] == [0, 0, 0], "a save or a load failed (its traceback is above)"
+    assert loads.value >= 3
+    assert load(target).meta["description"] in ("a-24", "b-24")          # the last complete copy wins
+    assert sorted(p.name for p in target.parent.iterdir()) == ["model"]   # no temporaries left
+
+
+def test_config_with_broken_reference_names_the_file(tiny_model, tmp_path):
+    d = _copy(tiny_model, tmp_path)
+    text = (d / "config.cfg").read_text()
+    (d / "config.cfg").write_text(text[:text.index("${paths.") + 10])          # cut inside a ${...} reference
+    with pytest.raises(ValueError, match=str(d / "config.cfg")):
+        load(d)

@@ -14,7 +14,7 @@ from ..tokens.doc import Doc
 from ..training.example import Example
 
 # %% auto #0
-__all__ = ['Pipe', 'annotate_in_batches', 'TrainablePipe']
+__all__ = ['Pipe', 'annotate_in_batches', 'TrainablePipe', 'read_cfg']
 
 # %% ../../nbs/30_pipe.ipynb #d4fefd4b
 class Pipe:
@@ -138,11 +138,26 @@ def to_disk(self: TrainablePipe, path: Union[str, Path], *, exclude: Iterable[st
     srsly.write_json(path / "cfg", self.cfg)
     if "model" not in exclude: self.model.to_disk(path / "model")
 
+def read_cfg(path: Path, current: Dict[str, Any]) -> Dict[str, Any]:
+    "A component's saved `cfg`: a JSON object whose settings have the types of the `current` ones, labels strings."
+    from nlpnb.util import ModelFileError, read_json_file
+    cfg = read_json_file(path)
+    def kind(v): return "number" if isinstance(v, (int, float)) and not isinstance(v, bool) else "list" if isinstance(v, (list, tuple)) else type(v).__name__
+    bad = [f"{k} = {v!r} (expected a {kind(current[k])})" for k, v in cfg.items()
+           if current.get(k) is not None and v is not None and kind(v) != kind(current[k])]
+    labels = cfg.get("labels")
+    if isinstance(labels, list) and not all(isinstance(l, str) for l in labels): bad.append("labels (expected strings)")
+    if bad: raise ModelFileError(f"{path} has settings of the wrong type: {'; '.join(s[:200] for s in bad)}")
+    return cfg
+
 @patch
 def from_disk(self: TrainablePipe, path: Union[str, Path], *, exclude: Iterable[str] = ()) -> "TrainablePipe":
+    "Restore `cfg` and the model weights; both files must be there (`to_disk` writes them), and each error names its file."
+    from nlpnb.util import require_file
     path = Path(path)
-    if (path / "cfg").exists(): self.cfg.update(srsly.read_json(path / "cfg"))
-    if "model" not in exclude and (path / "model").exists():
+    self.cfg.update(read_cfg(path / "cfg", self.cfg))
+    if "model" not in exclude:
+        require_file(path / "model")
         self._ensure_model_shapes()
         try: self.model.from_disk(path / "model")
         except Exception as e: raise ValueError(f"[E149] Can't load the model of component {self.name!r} from {path / 'model'}: {e}") from None

@@ -9,7 +9,7 @@ from fastcore.basics import patch
 from thinc.api import Model, Optimizer, set_dropout_rate
 from ..tokens.doc import Doc
 from ..training.example import Example
-__all__ = ['Pipe', 'annotate_in_batches', 'TrainablePipe']
+__all__ = ['Pipe', 'annotate_in_batches', 'TrainablePipe', 'read_cfg']
 
 class Pipe:
     """A pipeline component: `__call__(doc) -> doc`, with batching, initialization, scoring and serialization."""
@@ -114,8 +114,13 @@ class TrainablePipe(Pipe):
         ...
 
     def from_disk(self, path: Union[str, Path], *, exclude: Iterable[str]=()) -> 'TrainablePipe':
+        """Restore `cfg` and the model weights; both files must be there (`to_disk` writes them), and each error names its file."""
         ...
 
     def _ensure_model_shapes(self) -> None:
         """Give the model its dimensions before loading weights into it (subclasses set label counts here)."""
         ...
+
+def read_cfg(path: Path, current: Dict[str, Any]) -> Dict[str, Any]:
+    """A component's saved `cfg`: a JSON object whose settings have the types of the `current` ones, labels strings."""
+    ...

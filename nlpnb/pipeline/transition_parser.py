@@ -363,17 +363,25 @@ def to_disk(self: TransitionParser, path: Union[str, Path], *, exclude: Iterable
 @patch
 def from_disk(self: TransitionParser, path: Union[str, Path], *, exclude: Iterable[str] = ()) -> TransitionParser:
     "Restore what `to_disk` wrote."
+    from nlpnb.pipeline.base import read_cfg
+    from nlpnb.util import ModelFileError, read_json_file, require_file
     path = Path(path)
-    if (path / "cfg").exists():   # the factory's settings (from config.cfg, with any overrides) win
-        for key, value in srsly.read_json(path / "cfg").items(): self.cfg.setdefault(key, value)
-    data = srsly.read_json(path / "moves") if (path / "moves").exists() else {}
-    if data: self.moves.from_dict(data)
+    for key, value in read_cfg(path / "cfg", self.cfg).items(): self.cfg.setdefault(key, value)  # the factory's settings win
+    data = read_json_file(path / "moves")
+    labels, seen = data.get("labels", []), data.get("seen")
+    if not isinstance(labels, list) or not all(isinstance(l, str) and l for l in labels) or len(set(labels)) != len(labels):
+        raise ModelFileError(f"{path / 'moves'}: 'labels' should be a list of distinct non-empty strings")
+    if seen is not None and (not isinstance(seen, list) or not all(isinstance(s, bool) for s in seen)):
+        raise ModelFileError(f"{path / 'moves'}: 'seen' should be a list of true/false or null")
+    self.moves.from_dict(data)
     for label in self.moves.labels: self.vocab.strings.add(label)
-    if "model" not in exclude and (path / "model").exists():
+    if "model" not in exclude:
+        require_file(path / "model")
         self._ensure_model_shapes()
         try: self.model.from_disk(path / "model")
         except Exception as e: raise ValueError(f"[E149] Can't load the model of component {self.name!r} from {path / 'model'}: {e}") from None
-        set_seen(self.model, data.get("seen"))
+        try: set_seen(self.model, seen)
+        except ValueError as e: raise ModelFileError(f"{path / 'moves'} does not fit {path / 'model'}: {e}") from None
     return self
 
 # %% ../../nbs/64_transition_parser.ipynb #e77071b6

@@ -407,14 +407,17 @@ def get_docs(self: DocBin, vocab: Vocab) -> Iterator[Doc]:
     rest = [j for j, a in enumerate(self.attrs) if a in DOC_ATTRS]
     rest_attrs = [self.attrs[j] for j in rest]
     for i, tokens in enumerate(self.tokens):
-        words = [key2str.get(k) or vocab.strings[k] for k in tokens[:, orth].tolist()]
-        unknown = bool(self.flags[i].get("has_unknown_spaces"))
-        doc = Doc(vocab, words=words, spaces=self.spaces[i].tolist())
-        doc.has_unknown_spaces = unknown
-        if rest and len(words): doc.from_array(rest_attrs, tokens[:, rest])
-        doc.cats = dict(self.cats[i])
-        set_span_groups(doc, span_groups_from_bytes(self.span_groups[i]))
-        if self.user_data[i] is not None: doc.user_data.update(msgpack_loads(self.user_data[i], use_list=False))
+        try:
+            words = [key2str.get(k) or vocab.strings[k] for k in tokens[:, orth].tolist()]
+            unknown = bool(self.flags[i].get("has_unknown_spaces"))
+            doc = Doc(vocab, words=words, spaces=self.spaces[i].tolist())
+            doc.has_unknown_spaces = unknown
+            if rest and len(words): doc.from_array(rest_attrs, tokens[:, rest])
+            doc.cats = dict(self.cats[i])
+            set_span_groups(doc, span_groups_from_bytes(self.span_groups[i]))
+            if self.user_data[i] is not None: doc.user_data.update(msgpack_loads(self.user_data[i], use_list=False))
+        except (ValueError, KeyError, TypeError) as e:   # what the checks of `parse_docbin` can't see in advance
+            raise _bad(getattr(self, "_source", "data"), f"doc {i}: {type(e).__name__}: {e}") from None
         yield doc
 
 # %% ../../nbs/04_docbin.ipynb #b99736cd
@@ -448,6 +451,7 @@ def _load(self: DocBin, data: bytes, source: str) -> DocBin:
     self.cats, self.flags, self.span_groups = list(p.cats), list(p.flags), list(p.span_groups)
     self.user_data = list(p.user_data) if p.user_data is not None else [None] * len(p.tokens)
     self.store_user_data = self.store_user_data or p.user_data is not None
+    self._source = source
     return self
 
 # %% ../../nbs/04_docbin.ipynb #07c15b69

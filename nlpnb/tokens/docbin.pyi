@@ -191,6 +191,7 @@ class DocBin:
     user_data: List[Optional[bytes]]
     strings: Set[str]
     _seen: Set[int]
+    _source: str
 
     def __init__(self, attrs: Iterable[Union[str, int]]=DOCBIN_ALL_ATTRS, store_user_data: bool=False, docs: Iterable[Doc]=()):
         ...

@@ -20,8 +20,8 @@ from .example import Example
 
 # %% auto #0
 __all__ = ['TRAINING_SECTIONS', 'TRAIN_LOCK', 'setup_device', 'missing_training_settings', 'init_nlp', 'create_train_batches',
-           'subdivide_batch', 'create_evaluation_callback', 'train_while_improving', 'save_pipeline',
-           'write_report_or_warn', 'OutputLockedError', 'output_lock', 'train']
+           'subdivide_batch', 'create_evaluation_callback', 'check_dev_corpus', 'train_while_improving',
+           'save_pipeline', 'write_report_or_warn', 'OutputLockedError', 'output_lock', 'train']
 
 # %% ../../nbs/25_train.ipynb #8b603143
 def setup_device(gpu_id: int = -1, allocator: Optional[str] = None) -> None:
@@ -115,6 +115,16 @@ def create_evaluation_callback(nlp: Language, dev_corpus: Callable, weights: Dic
         return sum(float(scores[k] or 0.0) * w for k, w in weights.items()), scores
     return evaluate
 
+def check_dev_corpus(nlp: Language, dev_corpus: Callable, config: Dict[str, Any]) -> None:
+    "Refuse a dev corpus with no examples: every evaluation would score 0.00, and model-best would mean nothing."
+    if next(iter(dev_corpus(nlp)), None) is not None: return
+    name = config["training"]["dev_corpus"]
+    section = config
+    for key in name.split("."): section = section.get(key, {}) if isinstance(section, dict) else {}
+    where = f" (path = {section['path']!r})" if isinstance(section, dict) and section.get("path") else ""
+    raise ValueError(f"The dev corpus [{name}]{where} yields no examples, so every evaluation would score 0.00. "
+                     f"Point paths.dev (or [{name}] path) at a corpus with annotated documents.")
+
 # %% ../../nbs/25_train.ipynb #e7a41ce5
 def train_while_improving(nlp: Language, optimizer: Optimizer, batches: Iterable[Tuple[int, List[Example]]],
                           evaluate: Callable, *, dropout: float, eval_frequency: int, accumulate_gradient: int,
@@ -198,6 +208,7 @@ def _train(nlp: Language, output_path: Optional[Path], *, stdout: Optional[IO], 
     stop = (lambda: should_stop() or logger_stop()) if logger_stop else should_stop
     frozen = list(T["frozen_components"])
     batches = create_train_batches(nlp, train_corpus, T["batcher"], T["max_epochs"])
+    check_dev_corpus(nlp, dev_corpus, config)
     evaluate = create_evaluation_callback(nlp, dev_corpus, weights)
     best_path = output_path / "model-best" if output_path else None
     loop = train_while_improving(nlp, optimizer, batches, evaluate, dropout=T["dropout"], eval_frequency=T["eval_frequency"],
