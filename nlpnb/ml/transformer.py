@@ -204,13 +204,14 @@ def deserialize_hf(holder: Any, data: bytes, device: Any) -> Any:
 # %% ../../nbs/41a_ml_transformer.ipynb #9381e6b3
 def _to_torch(model: Model, X: Tuple[np.ndarray, np.ndarray], is_train: bool):
     from thinc.api import ArgsKwargs, xp2torch
-    ids, mask = X
-    return ArgsKwargs(args=(), kwargs={"input_ids": xp2torch(ids), "attention_mask": xp2torch(mask)}), lambda d: None
+    ids, mask, device = *X, model.shims[0].device
+    return ArgsKwargs(args=(), kwargs={"input_ids": xp2torch(ids, device=device),
+                                       "attention_mask": xp2torch(mask, device=device)}), lambda d: None
 
 def _from_torch(model: Model, X_Y: Tuple[Any, Any], is_train: bool):
     from thinc.api import ArgsKwargs, torch2xp, xp2torch
     _, Yt = X_Y
-    def backprop(dY): return ArgsKwargs(args=(Yt,), kwargs={"grad_tensors": xp2torch(dY).to(Yt.dtype)})
+    def backprop(dY): return ArgsKwargs(args=(Yt,), kwargs={"grad_tensors": xp2torch(dY, device=Yt.device).to(Yt.dtype)})
     return torch2xp(Yt.float()), backprop
 
 @registry.architectures("nlpnb.TransformerModel.v1")
