@@ -14,9 +14,9 @@ from .registry import registry
 import nlpnb.pipeline.builtins  # noqa: F401 (every built-in factory and architecture, which the configs below name)
 
 # %% auto #0
-__all__ = ['LISTENER', 'TEMPLATE_MODELS', 'TEMPLATE_SETTINGS', 'PRETRAINING_CONFIG_TEXT', 'fill_config', 'check_config',
-           'shared_tok2vec_model', 'init_config', 'base_config', 'add_pretraining', 'with_static_vectors',
-           'available_components']
+__all__ = ['LISTENER', 'TEMPLATE_MODELS', 'TEMPLATE_SETTINGS', 'TRANSFORMER_LISTENER', 'PRETRAINING_CONFIG_TEXT', 'fill_config',
+           'check_config', 'shared_tok2vec_model', 'use_transformer', 'transformer_block', 'with_transformer',
+           'init_config', 'base_config', 'add_pretraining', 'with_static_vectors', 'available_components']
 
 # %% ../nbs/27_init_config.ipynb #72195134
 def fill_config(base: Config) -> Config:
@@ -75,14 +75,48 @@ def _component_block(factory: str, optimize: str = "efficiency") -> Dict[str, An
     if isinstance(model, dict) and isinstance(model.get("tok2vec"), dict): model["tok2vec"] = dict(LISTENER)
     return block
 
+# %% ../nbs/27_init_config.ipynb #6f7c58e5
+TRANSFORMER_LISTENER = {"@architectures": "nlpnb.TransformerListener.v1", "grad_factor": 1.0,
+                        "pooling": {"@layers": "reduce_mean.v1"}, "upstream": "*"}
+
+def use_transformer(optimize: str, transformer: Optional[bool] = None) -> bool:
+    "Whether the template shares a transformer: as asked, else when optimizing for accuracy with the extra installed."
+    from nlpnb.ml.transformer import has_transformers
+    return (optimize == "accuracy" and has_transformers()) if transformer is None else bool(transformer)
+
+def transformer_block(gpu: bool = False) -> Dict[str, Any]:
+    "The `transformer` component block: MiniLM from its local package (else by its HuggingFace name)."
+    from nlpnb.ml.transformer import minilm_path
+    return {"factory": "transformer", "max_batch_items": 4096,
+            "set_extra_annotations": {"@annotation_setters": "nlpnb.null_annotation_setter.v1"},
+            "model": {"@architectures": "nlpnb.TransformerModel.v1", "name": minilm_path() or "sentence-transformers/all-MiniLM-L6-v2",
+                      "mixed_precision": gpu, "get_spans": {"@span_getters": "nlpnb.strided_spans.v1", "window": 128, "stride": 96},
+                      "tokenizer_config": {"use_fast": True}, "transformer_config": {}, "grad_scaler_config": {}}}
+
+def with_transformer(sections: Dict[str, Any], gpu: bool = False) -> Dict[str, Any]:
+    "`sections` with the shared tok2vec replaced by a transformer, its listeners by transformer listeners."
+    components = {"transformer": transformer_block(gpu)}
+    for name, block in sections["components"].items():
+        if name == "tok2vec": continue
+        block = copy.deepcopy(block)
+        if isinstance(block.get("model"), dict) and block["model"].get("tok2vec") == LISTENER: block["model"]["tok2vec"] = dict(TRANSFORMER_LISTENER)
+        components[name] = block
+    training = {"accumulate_gradient": 3 if gpu else 1,
+                "optimizer": {"learn_rate": {"@schedules": "warmup_linear.v1", "warmup_steps": 250, "total_steps": 20000, "initial_rate": 5e-5}},
+                "batcher": {"@batchers": "nlpnb.batch_by_padded.v1", "discard_oversize": True, "size": 2000, "buffer": 256, "get_length": None}}
+    pipeline = ["transformer" if p == "tok2vec" else p for p in sections["nlp"]["pipeline"]]
+    return {**sections, "nlp": {**sections["nlp"], "pipeline": pipeline}, "components": components, "training": training,
+            **({"system": {"gpu_allocator": "pytorch"}} if gpu else {})}
+
 # %% ../nbs/27_init_config.ipynb #3dc04371
 def init_config(lang: str = "en", pipeline: List[str] = (), *, optimize: str = "efficiency", gpu: bool = False,
-                pretraining: bool = False, vectors: Optional[str] = None) -> Config:
+                pretraining: bool = False, vectors: Optional[str] = None, transformer: Optional[bool] = None) -> Config:
     "A complete training config for `lang` and the components `pipeline` (with static `vectors` if not None)."
-    return fill_config(base_config(lang, pipeline, optimize=optimize, gpu=gpu, pretraining=pretraining, vectors=vectors))
+    return fill_config(base_config(lang, pipeline, optimize=optimize, gpu=gpu, pretraining=pretraining, vectors=vectors,
+                                   transformer=transformer))
 
 def base_config(lang: str = "en", pipeline: List[str] = (), *, optimize: str = "efficiency", gpu: bool = False,
-                pretraining: bool = False, vectors: Optional[str] = None) -> Config:
+                pretraining: bool = False, vectors: Optional[str] = None, transformer: Optional[bool] = None) -> Config:
     "The partial config `init_config` fills: `[paths]`, `[nlp]` and `[components]` (and `[pretraining]` when asked)."
     if optimize not in ("efficiency", "accuracy"): raise ConfigError(f"--optimize must be 'efficiency' or 'accuracy', got {optimize!r}")
     get_lang_class(lang)
@@ -97,9 +131,10 @@ def base_config(lang: str = "en", pipeline: List[str] = (), *, optimize: str = "
     if "tok2vec" in names: components = {"tok2vec": {"factory": "tok2vec", "model": shared_tok2vec_model(optimize, gpu)}, **components}
     paths = {"train": None, "dev": None}
     if vectors is not None: paths = with_static_vectors(components, paths, vectors)
-    base = Config({"paths": paths, "nlp": {"lang": lang, "pipeline": names},
-                   "components": components}, section_order=CONFIG_SECTION_ORDER)
-    base = Config().from_str(base.to_str(), interpolate=False)
+    sections = {"paths": paths, "nlp": {"lang": lang, "pipeline": names}, "components": components}
+    if "tok2vec" in names and "tok2vec" not in pipeline and use_transformer(optimize, transformer):
+        sections = with_transformer(sections, gpu)
+    base = Config().from_str(Config(sections, section_order=CONFIG_SECTION_ORDER).to_str(), interpolate=False)
     return add_pretraining(base) if pretraining else base
 
 # %% ../nbs/27_init_config.ipynb #9ac44986

@@ -91,6 +91,8 @@ def _init_config_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--optimize", "-o", default="efficiency", choices=["efficiency", "accuracy"],
                    help="smaller, faster models, or larger, more accurate ones")
     p.add_argument("--gpu", "-G", action="store_true", help="a config meant to be trained on a GPU")
+    p.add_argument("--no-transformer", dest="transformer", action="store_const", const=False, default=None,
+                   help="with --optimize accuracy, keep the CNN tok2vec where the transformers extra is installed")
     p.add_argument("--pretraining", "-pt", action="store_true", help="add a [pretraining] block, for nlpnb pretrain")
     p.add_argument("--vectors", nargs="?", const="", default=None, metavar="PATH",
                    help="use static vectors (include_static_vectors = true); PATH: a pipeline from 'nlpnb init vectors', "
@@ -101,7 +103,7 @@ def _init_config_arguments(p: argparse.ArgumentParser) -> None:
 def init_config_cli(args: argparse.Namespace) -> int:
     import_code(args.code)
     config = init_config(args.lang, [p.strip() for p in args.pipeline.split(",")], optimize=args.optimize, gpu=args.gpu,
-                         pretraining=args.pretraining, vectors=args.vectors)
+                         pretraining=args.pretraining, vectors=args.vectors, transformer=args.transformer)
     write_config(config, args.output_path)
     if args.output_path != "-":
         print(styled("✔", "green", sys.stderr) + f" Wrote a config for {config['nlp']['pipeline']} to {args.output_path}. "

@@ -12,3 +12,4 @@ import nlpnb.training  # readers, batchers, augmenters
 import nlpnb.pipeline.tok2vec, nlpnb.pipeline.tagger, nlpnb.pipeline.morphologizer, nlpnb.pipeline.senter  # factories
 import nlpnb.pipeline.sentencizer, nlpnb.pipeline.entity_ruler, nlpnb.pipeline.lemmatizer, nlpnb.pipeline.textcat
 import nlpnb.pipeline.transition_parser  # parser, ner
+import nlpnb.pipeline.transformer  # transformer (torch and transformers are imported only when a config builds one)
