@@ -4,7 +4,7 @@
 
 # %% ../nbs/26b_ray.ipynb #3903c1f8
 from __future__ import annotations
-import contextlib, os, sys, threading, time
+import contextlib, os, re, sys, threading, time
 from pathlib import Path
 from types import SimpleNamespace
 from typing import IO, Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
@@ -59,11 +59,12 @@ def assign_owners(sizes: Sequence[int], ranks: Sequence[int], owners: Optional[S
 class ParamServer:
     "One worker's side of the owner protocol; thinc's optimizer interface, so `finish_update` can call it."
     def __init__(self, table: Sequence[Tuple[Tuple[int, str], str, Any]], optimizer, rank: int, owners: Sequence[int], *,
-                 send_grads: Callable, send_params: Callable, max_staleness: int = 16):
+                 send_grads: Callable, send_params: Callable, max_staleness: int = 16, broadcast: str = "update"):
         if len(owners) != len(table): raise ValueError(f"{len(owners)} owners for {len(table)} parameters")
         self.table, self.optimizer, self.rank, self.owners = list(table), optimizer, rank, list(owners)
         self.index = {key: i for i, (key, _, _) in enumerate(self.table)}
-        self.send_grads, self.send_params, self.max_staleness = send_grads, send_params, max_staleness
+        if broadcast not in ("update", "step"): raise ValueError(f"broadcast must be 'update' or 'step', not {broadcast!r}")
+        self.send_grads, self.send_params, self.max_staleness, self.every = send_grads, send_params, max_staleness, broadcast
         self.versions = [0] * len(self.table)
         self.lock, self._held = threading.RLock(), False
         self.outbox: Dict[int, list] = {}      # owner rank -> [(index, version, grad)]
@@ -131,7 +132,7 @@ def receive_grads(self: ParamServer, sender: int, words: int, items: Sequence[Tu
             if self.owners[i] != self.rank or lag > self.max_staleness: self.stats["stale"] += 1; continue
             new, _ = self.optimizer(self.table[i][0], self._param(i).copy(), grad.copy())
             self._set(i, new); self.versions[i] += 1; self.dirty.add(i); self.stats["applied_received"] += 1
-        self.broadcast()                         # at once: the sender's next batch should see it
+        if self.every == "update" or not self.training: self.broadcast()   # at once, or with this worker's next step
 
 @patch
 def receive_params(self: ParamServer, sender: int, items: Sequence[Tuple[int, int, Any]]) -> None:
@@ -174,13 +175,13 @@ class Worker:
         self.stopping, self.peers = False, {}
 
     def sizes(self) -> List[int]: return [int(node.get_param(key[1]).size) for key, _, node in self.table]
-    def counts(self) -> Dict[str, int]: return dict(self.server.stats)
+    def counts(self) -> Dict[str, Any]: return {**self.server.stats, "peer_words": dict(self.server.peer_words)}
     def stop(self) -> None: self.stopping = True
     def poll(self) -> List[Optional[Dict[str, Any]]]:
         records, self.records = self.records, []
         return records
 
-    def connect(self, owners: Sequence[int], peers: Dict[int, Any], max_staleness: int) -> None:
+    def connect(self, owners: Sequence[int], peers: Dict[int, Any], max_staleness: int, broadcast: str = "update") -> None:
         "Learn the owner map and the other workers' actor handles."
         self.peers = {r: p for r, p in peers.items() if r != self.rank}
         def send_grads(owner, *args):
@@ -191,7 +192,7 @@ class Worker:
             ref = ray.put(items)        # serialized once, read by every peer
             for peer in self.peers.values(): peer.receive_params.remote(sender, ref)
         self.server = ParamServer(self.table, self.optimizer, self.rank, owners, send_grads=send_grads,
-                                  send_params=send_params, max_staleness=max_staleness)
+                                  send_params=send_params, max_staleness=max_staleness, broadcast=broadcast)
 
     def owned(self): return self.server.owned()
     def receive_grads(self, sender, words, items): self.server.receive_grads(sender, words, items)
@@ -276,13 +277,13 @@ def connect_ray(address: Optional[str], num_cpus: int) -> Iterator[Any]:
         try: ray.init(address=address, logging_level="WARNING", log_to_driver=True)
         except Exception as e: raise ClusterError(f"Can't connect to the Ray cluster at {address}: {' '.join(str(e).split())[:300]}") from None
     else:
-        ray.init(num_cpus=max(num_cpus, os.cpu_count() or 1), include_dashboard=False, logging_level="WARNING")
+        ray.init(num_cpus=max(num_cpus, os.cpu_count() or 1), include_dashboard=False, logging_level="ERROR")
     try: yield ray
     finally: ray.shutdown()
 
 # %% ../nbs/26b_ray.ipynb #5a1248a7
 def start_workers(ray, config_text: str, n_workers: int, *, code: Optional[str], output_path: Optional[Path],
-                  cpus_per_worker: float, gpus_per_worker: float, max_staleness: int,
+                  cpus_per_worker: float, gpus_per_worker: float, max_staleness: int, broadcast: str = "update",
                   crash_at: Optional[Tuple[int, int]] = None) -> Tuple[List[Any], List[int], List[int]]:
     "Start `n_workers` Worker actors and connect them; returns the actors, the owner map and the parameter sizes."
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
@@ -302,7 +303,7 @@ def start_workers(ray, config_text: str, n_workers: int, *, code: Optional[str],
     except Exception as e: raise RuntimeError(f"A worker could not build the pipeline: {why_failed(e)}") from None
     if any(s != sizes[0] for s in sizes): raise RuntimeError("The workers built different pipelines from the same config")
     owners = assign_owners(sizes[0], list(range(n_workers)))
-    ray.get([w.connect.remote(owners, dict(enumerate(workers)), max_staleness) for w in workers])
+    ray.get([w.connect.remote(owners, dict(enumerate(workers)), max_staleness, broadcast) for w in workers])
     owned = ray.get([w.owned.remote() for w in workers])
     ray.get([w.receive_params.remote(r, items) for w in workers for r, items in enumerate(owned)])
     return workers, owners, sizes[0]
@@ -311,8 +312,10 @@ def why_failed(e: BaseException) -> str:
     "One line for a worker's failure: the Python error it raised, or why Ray lost it."
     cause = getattr(e, "cause", None)
     if isinstance(cause, BaseException) and cause is not e: return why_failed(cause)
-    lines = [l.strip() for l in str(e).splitlines() if l.strip() and not l.strip().startswith(("Traceback", "File ", "^"))]
-    text = " ".join(lines) if type(e).__module__.startswith("ray") else f"{type(e).__name__}: {' '.join(lines)}"
+    text = " ".join(l.strip() for l in str(e).splitlines() if l.strip())
+    if not type(e).__module__.startswith("ray"): return f"{type(e).__name__}: {text}"[:400]
+    pid, detail = re.search(r"\bpid: (\d+)", text), re.search(r"Worker exit detail: ([^.]*\.(?: [^.]*\.)?)", text)
+    if detail: return f"its process{' ' + pid.group(1) if pid else ''} died ({detail.group(1)})"
     return text[:400] or type(e).__name__
 
 # %% ../nbs/26b_ray.ipynb #62e0bbae
@@ -373,13 +376,14 @@ def _check_config(config: Config) -> None:
 
 def train(config: Union[Config, str, Path], output_path: Optional[Union[str, Path]] = None, *, n_workers: int = 2,
           address: Optional[str] = None, code: Optional[str] = None, cpus_per_worker: float = 1.0,
-          gpus_per_worker: float = 0.0, max_staleness: int = 16, on_failure: str = "continue",
+          gpus_per_worker: float = 0.0, max_staleness: int = 16, broadcast: str = "update", on_failure: str = "continue",
           stdout: Optional[IO] = None, stderr: Optional[IO] = None, logger: Optional[Callable] = None,
           should_stop: Callable[[], bool] = lambda: False, records: Optional[List[Dict[str, Any]]] = None,
           crash_at: Optional[Tuple[int, int]] = None) -> Dict[str, Any]:
     "Train the pipeline `config` describes on `n_workers` Ray actors; saves like `nlpnb train`; returns the run's counts."
     if n_workers < 1: raise ValueError(f"n_workers must be at least 1, not {n_workers}")
     if on_failure not in ("continue", "stop"): raise ValueError(f"on_failure must be 'continue' or 'stop', not {on_failure!r}")
+    if broadcast not in ("update", "step"): raise ValueError(f"broadcast must be 'update' or 'step', not {broadcast!r}")
     stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
     import_code(code)
     config = config if isinstance(config, Config) else load_config(config)
@@ -391,7 +395,7 @@ def train(config: Union[Config, str, Path], output_path: Optional[Union[str, Pat
     with output_lock(output_path), connect_ray(address, int(n_workers * cpus_per_worker + 0.999)) as ray:
         workers, owners, sizes = start_workers(ray, config.to_str(), n_workers, code=code, output_path=output_path,
                                                cpus_per_worker=cpus_per_worker, gpus_per_worker=gpus_per_worker,
-                                               max_staleness=max_staleness, crash_at=crash_at)
+                                               max_staleness=max_staleness, broadcast=broadcast, crash_at=crash_at)
         run = _Run(ray, workers, owners, sizes, output_path, on_failure, stderr)
         log_step, finalize = (logger or T["logger"])(view, stdout, stderr)
         logger_stop = getattr(log_step, "should_stop", None)
@@ -416,10 +420,11 @@ def train(config: Union[Config, str, Path], output_path: Optional[Union[str, Pat
 
 # %% ../nbs/26b_ray.ipynb #46c0b857
 def summarize(run: _Run, seconds: float, n_workers: int, max_staleness: int, stderr: IO) -> Dict[str, Any]:
-    "The run's counts (summed over the workers that finished), printed as two lines."
+    "The run's counts (summed over the workers; a failed one's words as worker 0 last heard them), printed as two lines."
     results = [run.results[r] for r in sorted(run.results)]
     total = lambda k: sum(r[k] for r in results)
-    words = total("words")
+    heard = run.results.get(0, {}).get("peer_words", {})      # the last word counts worker 0 heard from the failed
+    words = total("words") + sum(heard.get(f["rank"], 0) for f in run.failures)
     out = {"n_workers": n_workers, "finished": sorted(run.results), "failures": run.failures, "words": words,
            "seconds": round(seconds, 3), "words_per_second": words / seconds if seconds > 0 else 0.0,
            "grads_sent": total("grads_sent"), "applied_own": total("applied_own"), "applied_received": total("applied_received"),
@@ -429,7 +434,7 @@ def summarize(run: _Run, seconds: float, n_workers: int, max_staleness: int, std
     out["model_best"] = best if best is not None and best.exists() else None
     out["model_last"] = run.output_path / "model-last" if run.output_path is not None else None
     run.say(f"{n_workers} worker(s), {len(run.failures)} failed: {words:,} words in {seconds:.1f} s "
-            f"({out['words_per_second']:,.0f} words/s, the words the workers that finished processed)")
+            f"({out['words_per_second']:,.0f} words/s: the words all workers processed)")
     run.say(f"Gradients pushed to owners: {out['grads_sent']:,}; applied by owners: {out['applied_own']:,} own + "
             f"{out['applied_received']:,} received; stale (dropped, more than {max_staleness} updates late): "
             f"{out['stale']:,}; largest lag {out['max_lag']}")

@@ -22,6 +22,8 @@ def _ray_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cpus-per-worker", type=float, default=1.0, help="CPUs Ray reserves for each worker")
     p.add_argument("--gpus-per-worker", type=float, default=0.0, help="GPUs Ray reserves for each worker (> 0: train on the GPU)")
     p.add_argument("--max-staleness", type=int, default=16, help="drop (and count) a gradient more than this many updates late")
+    p.add_argument("--broadcast", choices=["update", "step"], default="update",
+                   help="an owner sends a parameter after each update it applies, or once per own step (less traffic)")
     p.add_argument("--on-failure", choices=["continue", "stop"], default="continue",
                    help="when a worker other than 0 dies: re-own its parameters and go on, or stop")
 
@@ -38,7 +40,7 @@ def ray_train_cli(args: argparse.Namespace) -> int:
     info(f"Training on {args.n_workers} Ray worker(s) " + (f"of the cluster at {args.address}" if args.address else "on this machine"))
     result = train(config, args.output, n_workers=args.n_workers, address=args.address, code=args.code,
                    cpus_per_worker=args.cpus_per_worker, gpus_per_worker=args.gpus_per_worker,
-                   max_staleness=args.max_staleness, on_failure=args.on_failure)
+                   max_staleness=args.max_staleness, broadcast=args.broadcast, on_failure=args.on_failure)
     if args.output:
         best = result["model_best"]
         print(styled("✔", "green", sys.stderr) + f" Saved pipeline to output directory {Path(args.output) / 'model-last'}"
