@@ -12,7 +12,7 @@ def nlpnb(*args, input=None, env=None):
 
 # what `nlpnb --help` listed before the commands moved into the nlpnb/cli/ package (issue 13)
 EVERY_COMMAND = ["benchmark speed", "convert", "debug config", "debug data", "evaluate", "init config", "init fill-config",
-                 "init labels", "init vectors", "pretrain", "render", "report", "train"]
+                 "init labels", "init vectors", "pretrain", "ray train", "render", "report", "train"]
 
 def test_every_command_is_still_registered():
     from nlpnb.cli import COMMANDS, main

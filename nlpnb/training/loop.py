@@ -21,7 +21,7 @@ from .example import Example
 # %% auto #0
 __all__ = ['TRAINING_SECTIONS', 'TRAIN_LOCK', 'setup_device', 'missing_training_settings', 'init_nlp', 'create_train_batches',
            'subdivide_batch', 'create_evaluation_callback', 'check_dev_corpus', 'train_while_improving',
-           'save_pipeline', 'write_report_or_warn', 'OutputLockedError', 'output_lock', 'train']
+           'save_pipeline', 'write_report_or_warn', 'OutputLockedError', 'output_lock', 'resolve_training', 'train']
 
 # %% ../../nbs/25_train.ipynb #8b603143
 def setup_device(gpu_id: int = -1, allocator: Optional[str] = None) -> None:
@@ -186,6 +186,14 @@ def output_lock(output_path: Optional[Path]) -> Iterator[None]:
     finally: lock.release()
 
 # %% ../../nbs/25_train.ipynb #03c2be76
+def resolve_training(nlp: Language) -> Tuple[Dict[str, Any], Callable, Callable]:
+    "The resolved [training] block of `nlp`'s config (without the corpora) and its train and dev corpus readers."
+    config = nlp.config.interpolate()
+    T = registry.resolve({"training": {k: v for k, v in config["training"].items() if k not in ("train_corpus", "dev_corpus")}})["training"]
+    train_corpus, dev_corpus = resolve_dot_names(config, [config["training"]["train_corpus"], config["training"]["dev_corpus"]])
+    return T, train_corpus, dev_corpus
+
+# %% ../../nbs/25_train.ipynb #a6efe020
 def train(nlp: Language, output_path: Optional[Union[str, Path]] = None, *, stdout: IO = None, stderr: IO = None,
           should_stop: Callable[[], bool] = lambda: False, logger: Optional[Callable] = None,
           records: Optional[List[Dict[str, Any]]] = None) -> Tuple[Language, Optional[Path]]:
@@ -198,9 +206,7 @@ def _train(nlp: Language, output_path: Optional[Path], *, stdout: Optional[IO], 
            should_stop: Callable[[], bool], logger: Optional[Callable],
            records: Optional[List[Dict[str, Any]]]) -> Tuple[Language, Optional[Path]]:
     stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
-    config = nlp.config.interpolate()
-    T = registry.resolve({"training": {k: v for k, v in config["training"].items() if k not in ("train_corpus", "dev_corpus")}})["training"]
-    train_corpus, dev_corpus = resolve_dot_names(config, [config["training"]["train_corpus"], config["training"]["dev_corpus"]])
+    T, train_corpus, dev_corpus = resolve_training(nlp)
     optimizer = getattr(nlp, "_optimizer", None) or nlp.create_optimizer()
     weights = nlp.score_weights
     log_step, finalize = (logger or T["logger"])(nlp, stdout, stderr)
