@@ -158,15 +158,19 @@ def _stream_docs(nlp: Language, texts: Iterable[Any]) -> Iterator[Doc]:
         except TypeError as e: raise TypeError(f"Text {i} of the stream: {e}") from e
 
 @patch
-def pipe(self: Language, texts: Iterable[Any], *, batch_size: int = 1000, as_tuples: bool = False) -> Iterator[Any]:
-    "Process a stream of texts (or Docs), yielding Docs in order."
+def pipe(self: Language, texts: Iterable[Any], *, batch_size: int = 1000, as_tuples: bool = False,
+         n_process: int = 1) -> Iterator[Any]:
+    "Process a stream of texts (or Docs), yielding Docs in order; `n_process` > 1 (or -1: all CPUs) runs worker processes."
     if as_tuples:
         contexts: deque = deque()
         def _texts():
             for text, context in texts:
                 contexts.append(context); yield text
-        for doc in self.pipe(_texts(), batch_size=batch_size): yield doc, contexts.popleft()
+        for doc in self.pipe(_texts(), batch_size=batch_size, n_process=n_process): yield doc, contexts.popleft()
         return
+    if n_process != 1:  # notebook 07a_parallel
+        from nlpnb.parallel import pipe_processes
+        yield from pipe_processes(self, texts, batch_size=batch_size, n_process=n_process); return
     docs: Iterable[Doc] = _stream_docs(self, texts)
     for name, component in self.pipeline:
         if hasattr(component, "pipe"): docs = component.pipe(docs, batch_size=batch_size)

@@ -116,8 +116,8 @@ class Language:
         """Tokenize `text` (or take a Doc) and run every pipeline component on it."""
         ...
 
-    def pipe(self, texts: Iterable[Any], *, batch_size: int=1000, as_tuples: bool=False) -> Iterator[Any]:
-        """Process a stream of texts (or Docs), yielding Docs in order."""
+    def pipe(self, texts: Iterable[Any], *, batch_size: int=1000, as_tuples: bool=False, n_process: int=1) -> Iterator[Any]:
+        """Process a stream of texts (or Docs), yielding Docs in order; `n_process` > 1 (or -1: all CPUs) runs worker processes."""
         ...
 
     @classmethod
