@@ -603,9 +603,9 @@ def to_disk(self: Language, path: Union[str, Path], *, exclude: Iterable[str] = 
 
 @patch
 def meta_for_disk(self: Language) -> Dict[str, Any]:
-    from nlpnb import __version__
+    from nlpnb.installed import version_range
     return {**self.meta, "lang": self.lang, "pipeline": self.component_names, "disabled": self.disabled,
-            "components": self.component_names, "nlpnb_version": __version__}
+            "components": self.component_names, "nlpnb_version": version_range()}
 
 # %% ../nbs/07_language.ipynb #571dd3b7
 @patch
@@ -636,18 +636,24 @@ def _as_overrides(config: Union[Dict[str, Any], Config, None]) -> Dict[str, Any]
 
 def load(path: Union[str, Path], *, vocab: Union[Vocab, bool] = True, disable: Iterable[str] = (),
          enable: Iterable[str] = (), exclude: Iterable[str] = (), config: Union[Dict[str, Any], Config, None] = None) -> Language:
-    "Load a pipeline saved with `nlp.to_disk`; `config` overrides settings of the saved config."
+    "Load a pipeline saved with `nlp.to_disk`, or an installed pipeline package by name; `config` overrides settings of the saved config."
+    if isinstance(path, str) and not Path(path).exists():  # an installed package? (notebook 07b_installed)
+        from nlpnb.installed import find_package
+        package = find_package(path)
+        if package is not None: return package.load(vocab=vocab, disable=disable, enable=enable, exclude=exclude, config=config)
     path = Path(path)
     recover_dir(path)  # a save killed between its two renames left the pipeline beside `path`
     if not (path / "config.cfg").exists():
-        what = "it doesn't exist" if not path.exists() else "it has no config.cfg"
+        what = "it is neither a folder nor an installed pipeline package" if not path.exists() else "it has no config.cfg"
         raise OSError(f"[E050] Can't load a pipeline from '{path}': {what}. Expected a folder written by nlp.to_disk "
-                      "or nlpnb train (model-best, model-last).")
+                      "or nlpnb train (model-best, model-last), or a package installed from `nlpnb package`.")
     cfg = load_config(join_inside(path, "config.cfg"), _as_overrides(config), use_env=False)
     meta_path = join_inside(path, "meta.json")
     meta = srsly.read_json(meta_path) if meta_path.exists() else {}
+    from nlpnb.installed import warn_if_incompatible
+    warn_if_incompatible(meta, path)
     nlp = Language.from_config(cfg, vocab=vocab, disable=disable, enable=enable, exclude=exclude,
-                               meta={k: v for k, v in meta.items() if k in ("name", "version", "description", "author", "license")})
+                               meta={k: v for k, v in meta.items() if k not in ("lang", "pipeline", "disabled", "components", "nlpnb_version")})
     return nlp.from_disk(path, exclude=exclude)
 
 # %% ../nbs/07_language.ipynb #d5799e67

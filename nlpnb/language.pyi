@@ -345,7 +345,7 @@ def _as_overrides(config: Union[Dict[str, Any], Config, None]) -> Dict[str, Any]
     ...
 
 def load(path: Union[str, Path], *, vocab: Union[Vocab, bool]=True, disable: Iterable[str]=(), enable: Iterable[str]=(), exclude: Iterable[str]=(), config: Union[Dict[str, Any], Config, None]=None) -> Language:
-    """Load a pipeline saved with `nlp.to_disk`; `config` overrides settings of the saved config."""
+    """Load a pipeline saved with `nlp.to_disk`, or an installed pipeline package by name; `config` overrides settings of the saved config."""
     ...
 
 def combine_score_weights(weights: Iterable[Dict[str, Optional[float]]], overrides: Optional[Dict[str, Optional[float]]]=None) -> Dict[str, Optional[float]]:
