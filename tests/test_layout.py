@@ -19,7 +19,8 @@ LAYERS: List[Tuple[str, List[str]]] = [
     ("models", ["nlpnb.ml", "nlpnb.parser"]),
     ("pipeline", ["nlpnb.language", "nlpnb.parallel", "nlpnb.installed", "nlpnb.lang.en", "nlpnb.lang.xx", "nlpnb.pipeline", "nlpnb.training.converters"]),
     ("workflow", ["nlpnb.training.loop", "nlpnb.training.pretrain", "nlpnb.training.loggers", "nlpnb.training.monitor", "nlpnb.training.report",
-                  "nlpnb.init_config", "nlpnb.init_vectors", "nlpnb.debug_data", "nlpnb.quickstart", "nlpnb.viz"]),
+                  "nlpnb.init_config", "nlpnb.init_vectors", "nlpnb.debug_data", "nlpnb.quickstart", "nlpnb.viz",
+                  "nlpnb.package"]),
     ("package", ["nlpnb"]),
     ("cli", ["nlpnb.cli", "nlpnb.__main__"]),
 ]
