@@ -82,15 +82,18 @@ else: missing = ""
 nlp = nlpnb.load("en_pkgtest")
 import en_pkgtest
 from nlpnb.installed import installed_pipelines
+from nlpnb.info import info_data
 print(json.dumps({{"tags": [[t.tag_ for t in d] for d in nlp.pipe({TEXTS!r})], "package": en_pkgtest.__file__,
                    "nlpnb": nlpnb.__file__, "prefix": sys.prefix, "name": nlp.meta["name"], "missing": missing,
-                   "installed": installed_pipelines()}}))
+                   "installed": installed_pipelines(),
+                   "info": info_data()["Pipeline packages"], "info_model": info_data("en_pkgtest")["version"]}}))
 '''
     out = json.loads(run(py, "-c", script, env=env, cwd=tmp_path).stdout)
     assert out["package"].startswith(out["prefix"]) and out["prefix"] == str(venv)   # the installed copy
     assert out["nlpnb"].startswith(str(ROOT))                                          # this worktree's nlpnb
     assert out["tags"] == expected and out["name"] == "pkgtest"
     assert out["installed"] == {"en_pkgtest": "0.0.1"}
+    assert (out["info"], out["info_model"]) == ("en_pkgtest (0.0.1)", "0.0.1")   # what `nlpnb info` prints
     assert "pkgtest.HashEmbed.v1" in out["missing"]   # the folder alone, without the code file, can't load
 
 def test_a_pipeline_for_another_nlpnb_version_warns(tmp_path):
