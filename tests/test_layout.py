@@ -20,7 +20,7 @@ LAYERS: List[Tuple[str, List[str]]] = [
     ("pipeline", ["nlpnb.language", "nlpnb.parallel", "nlpnb.installed", "nlpnb.lang.en", "nlpnb.lang.xx", "nlpnb.pipeline", "nlpnb.training.converters"]),
     ("workflow", ["nlpnb.training.loop", "nlpnb.training.pretrain", "nlpnb.training.loggers", "nlpnb.training.monitor", "nlpnb.training.report",
                   "nlpnb.init_config", "nlpnb.init_vectors", "nlpnb.debug_data", "nlpnb.quickstart", "nlpnb.viz",
-                  "nlpnb.package", "nlpnb.apply", "nlpnb.info"]),
+                  "nlpnb.package", "nlpnb.apply", "nlpnb.info", "nlpnb.debug_tools"]),
     ("package", ["nlpnb"]),
     ("cli", ["nlpnb.cli", "nlpnb.__main__"]),
 ]
