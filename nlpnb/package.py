@@ -23,17 +23,17 @@ class PackageError(ValueError):
 def package_name(meta: Dict[str, Any]) -> str:
     "`{lang}_{name}`: the distribution, import and `nlpnb.load` name; it must be a Python identifier."
     name = f"{meta.get('lang', '')}_{meta.get('name', '')}"
-    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name) or not meta.get("lang") or not meta.get("name"):
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", name) or not meta.get("lang") or not meta.get("name"):
         raise PackageError(f"Package name {name!r} (lang {meta.get('lang')!r} + '_' + name {meta.get('name')!r}) is not valid: "
-                           "use letters, digits and underscores, starting with a letter (e.g. --name news_sm)")
+                           "use lowercase letters, digits and underscores (the normalized form pip and wheel file names "
+                           f"use), e.g. --name {re.sub(r'[^a-z0-9_]+', '_', str(meta.get('name', '')).lower()).strip('_') or 'news_sm'}")
     return name
 
 def check_version(version: Any) -> str:
-    "`version` if it is a PEP 440 version pip accepts."
+    "`version` in its normalized PEP 440 form (the one wheel file names use), if pip accepts it."
     from packaging.version import InvalidVersion, Version
-    try: Version(str(version))
+    try: return str(Version(str(version)))
     except InvalidVersion: raise PackageError(f"Version {version!r} is not a valid package version (PEP 440), e.g. 1.0.0") from None
-    return str(version)
 
 # %% ../nbs/74_package.ipynb #db9cac40
 META_DEFAULTS = {"name": "pipeline", "version": "0.0.0", "description": "", "author": "", "email": "", "url": "",
@@ -61,7 +61,7 @@ def package_meta(input_dir: Union[str, Path], *, meta: Optional[Dict[str, Any]] 
     out.update(lang=nlp.lang, pipeline=nlp.component_names, components=nlp.component_names, disabled=nlp.disabled,
                labels=pipeline_labels(nlp), nlpnb_version=version_range(), code=[f"code/{Path(p).name}" for p in code])
     out["requirements"] = [f"nlpnb{out['nlpnb_version']}"]
-    package_name(out); check_version(out["version"])
+    package_name(out); out["version"] = check_version(out["version"])
     return out
 
 # %% ../nbs/74_package.ipynb #c9f7fec1
@@ -179,6 +179,6 @@ def package(input_dir: Union[str, Path], output_dir: Union[str, Path], *, name: 
         if not isinstance(extra, dict): raise PackageError(f"--meta-path {meta_path} must hold a JSON object")
     meta = package_meta(input_dir, meta=extra, name=name, version=version, code=code)
     if create_meta:
-        meta = ask_meta(meta, ask); package_name(meta); check_version(meta["version"])
+        meta = ask_meta(meta, ask); package_name(meta); meta["version"] = check_version(meta["version"])
     src = write_package(input_dir, output_dir, meta, code=code, force=force)
     return {"path": src, "files": build_package(src, build) if build else [], "meta": meta}

@@ -58,10 +58,12 @@ def test_package_wheel_installs_offline_into_a_fresh_venv_and_loads_by_name(trai
     (tmp_path / "dist").mkdir()
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     run(sys.executable, "-m", "nlpnb", "package", best, tmp_path / "dist", "--code", tmp / "functions.py",
-        "--name", "pkgtest", "--version", "0.0.1", "--build", "wheel", env={**env, "PYTHONPATH": str(ROOT)})
-    wheels = list((tmp_path / "dist" / "en_pkgtest-0.0.1" / "dist").glob("*.whl"))
-    assert [w.name for w in wheels] == ["en_pkgtest-0.0.1-py3-none-any.whl"]
-    assert parse_wheel_filename(wheels[0].name)[:2] == ("en-pkgtest", parse_wheel_filename(wheels[0].name)[1])
+        "--name", "pkgtest", "--version", "0.0.1", "--build", "sdist,wheel", env={**env, "PYTHONPATH": str(ROOT)})
+    built = sorted(p.name for p in (tmp_path / "dist" / "en_pkgtest-0.0.1" / "dist").iterdir())
+    assert built == ["en_pkgtest-0.0.1-py3-none-any.whl", "en_pkgtest-0.0.1.tar.gz"]
+    name, version, _, tags = parse_wheel_filename(built[0])          # what pip checks a wheel's file name with
+    assert (name, str(version), [str(t) for t in tags]) == ("en-pkgtest", "0.0.1", ["py3-none-any"])
+    wheels = [tmp_path / "dist" / "en_pkgtest-0.0.1" / "dist" / built[0]]
     # a fresh venv without pip; this environment's pip installs into it (--python), from the wheel only (--no-index:
     # no index is contacted, so nothing can come from the network). nlpnb and its dependencies are not installed
     # there: a .pth file puts this worktree and this environment's site-packages at the END of its sys.path, so the
