@@ -158,15 +158,19 @@ def _stream_docs(nlp: Language, texts: Iterable[Any]) -> Iterator[Doc]:
         except TypeError as e: raise TypeError(f"Text {i} of the stream: {e}") from e
 
 @patch
-def pipe(self: Language, texts: Iterable[Any], *, batch_size: int = 1000, as_tuples: bool = False) -> Iterator[Any]:
-    "Process a stream of texts (or Docs), yielding Docs in order."
+def pipe(self: Language, texts: Iterable[Any], *, batch_size: int = 1000, as_tuples: bool = False,
+         n_process: int = 1) -> Iterator[Any]:
+    "Process a stream of texts (or Docs), yielding Docs in order; `n_process` > 1 (or -1: all CPUs) runs worker processes."
     if as_tuples:
         contexts: deque = deque()
         def _texts():
             for text, context in texts:
                 contexts.append(context); yield text
-        for doc in self.pipe(_texts(), batch_size=batch_size): yield doc, contexts.popleft()
+        for doc in self.pipe(_texts(), batch_size=batch_size, n_process=n_process): yield doc, contexts.popleft()
         return
+    if n_process != 1:  # notebook 07a_parallel
+        from nlpnb.parallel import pipe_processes
+        yield from pipe_processes(self, texts, batch_size=batch_size, n_process=n_process); return
     docs: Iterable[Doc] = _stream_docs(self, texts)
     for name, component in self.pipeline:
         if hasattr(component, "pipe"): docs = component.pipe(docs, batch_size=batch_size)
@@ -612,9 +616,9 @@ def to_disk(self: Language, path: Union[str, Path], *, exclude: Iterable[str] = 
 
 @patch
 def meta_for_disk(self: Language) -> Dict[str, Any]:
-    from nlpnb import __version__
+    from nlpnb.installed import version_range
     return {**self.meta, "lang": self.lang, "pipeline": self.component_names, "disabled": self.disabled,
-            "components": self.component_names, "nlpnb_version": __version__}
+            "components": self.component_names, "nlpnb_version": version_range()}
 
 # %% ../nbs/07_language.ipynb #571dd3b7
 from .util import ModelFileError, PathOutsideError, read_json_file, require_file
@@ -656,8 +660,12 @@ def _as_overrides(config: Union[Dict[str, Any], Config, None]) -> Dict[str, Any]
 
 def load(path: Union[str, Path], *, vocab: Union[Vocab, bool] = True, disable: Iterable[str] = (),
          enable: Iterable[str] = (), exclude: Iterable[str] = (), config: Union[Dict[str, Any], Config, None] = None) -> Language:
-    "Load a pipeline saved with `nlp.to_disk`; `config` overrides settings of the saved config."
+    "Load a pipeline saved with `nlp.to_disk`, or an installed pipeline package by name; `config` overrides settings of the saved config."
     from nlpnb.util import dir_id
+    if isinstance(path, str) and not Path(path).exists():  # an installed package? (notebook 07b_installed)
+        from nlpnb.installed import find_package
+        package = find_package(path)
+        if package is not None: return package.load(vocab=vocab, disable=disable, enable=enable, exclude=exclude, config=config)
     path, kwargs = Path(path), dict(vocab=vocab, disable=disable, enable=enable, exclude=exclude, config=config)
     for attempt in range(20):          # a save that renames a new copy into place while we read: read again
         before = dir_id(path)
@@ -672,14 +680,16 @@ def _load_once(path: Path, *, vocab: Union[Vocab, bool], disable: Iterable[str],
                config: Union[Dict[str, Any], Config, None]) -> Language:
     recover_dir(path)  # a save killed between its two renames left the pipeline beside `path`
     if not (path / "config.cfg").exists():
-        what = "it doesn't exist" if not path.exists() else "it has no config.cfg"
+        what = "it is neither a folder nor an installed pipeline package" if not path.exists() else "it has no config.cfg"
         raise OSError(f"[E050] Can't load a pipeline from '{path}': {what}. Expected a folder written by nlp.to_disk "
-                      "or nlpnb train (model-best, model-last).")
+                      "or nlpnb train (model-best, model-last), or a package installed from `nlpnb package`.")
     cfg = load_config(join_inside(path, "config.cfg"), _as_overrides(config), use_env=False)
     meta_path = join_inside(path, "meta.json")
     meta = read_json_file(meta_path)
+    from nlpnb.installed import warn_if_incompatible
+    warn_if_incompatible(meta, path)
     try: nlp = Language.from_config(cfg, vocab=vocab, disable=disable, enable=enable, exclude=exclude,
-                                    meta={k: v for k, v in meta.items() if k in ("name", "version", "description", "author", "license")})
+                                    meta={k: v for k, v in meta.items() if k not in ("lang", "pipeline", "disabled", "components", "nlpnb_version")})
     except ConfigError as e: raise ConfigError(f"{path / 'config.cfg'}: {e}") from e
     return nlp.from_disk(path, exclude=exclude)
 

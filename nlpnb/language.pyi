@@ -118,8 +118,8 @@ class Language:
         """Tokenize `text` (or take a Doc) and run every pipeline component on it."""
         ...
 
-    def pipe(self, texts: Iterable[Any], *, batch_size: int=1000, as_tuples: bool=False) -> Iterator[Any]:
-        """Process a stream of texts (or Docs), yielding Docs in order."""
+    def pipe(self, texts: Iterable[Any], *, batch_size: int=1000, as_tuples: bool=False, n_process: int=1) -> Iterator[Any]:
+        """Process a stream of texts (or Docs), yielding Docs in order; `n_process` > 1 (or -1: all CPUs) runs worker processes."""
         ...
 
     @classmethod
@@ -351,7 +351,7 @@ def _as_overrides(config: Union[Dict[str, Any], Config, None]) -> Dict[str, Any]
     ...
 
 def load(path: Union[str, Path], *, vocab: Union[Vocab, bool]=True, disable: Iterable[str]=(), enable: Iterable[str]=(), exclude: Iterable[str]=(), config: Union[Dict[str, Any], Config, None]=None) -> Language:
-    """Load a pipeline saved with `nlp.to_disk`; `config` overrides settings of the saved config."""
+    """Load a pipeline saved with `nlp.to_disk`, or an installed pipeline package by name; `config` overrides settings of the saved config."""
     ...
 
 def _load_once(path: Path, *, vocab: Union[Vocab, bool], disable: Iterable[str], enable: Iterable[str], exclude: Iterable[str], config: Union[Dict[str, Any], Config, None]) -> Language:

@@ -11,8 +11,10 @@ def nlpnb(*args, input=None, env=None):
                           env={**os.environ, "NO_COLOR": "1", **(env or {})}, timeout=300)
 
 # what `nlpnb --help` listed before the commands moved into the nlpnb/cli/ package (issue 13)
-EVERY_COMMAND = ["benchmark speed", "convert", "debug config", "debug data", "evaluate", "init config", "init fill-config",
-                 "init labels", "init vectors", "pretrain", "ray train", "render", "report", "train"]
+EVERY_COMMAND = ["apply", "assemble", "benchmark accuracy", "benchmark speed", "convert", "debug config",
+                 "debug data", "debug diff-config", "debug model", "debug profile", "evaluate", "find-threshold",
+                 "info", "init config", "init fill-config", "init labels", "init vectors", "package", "pretrain",
+                 "ray train", "render", "report", "train"]
 
 def test_every_command_is_still_registered():
     from nlpnb.cli import COMMANDS, main

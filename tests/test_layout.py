@@ -17,10 +17,10 @@ LAYERS: List[Tuple[str, List[str]]] = [
     ("config", ["nlpnb.config", "nlpnb.default_config"]),
     ("data", ["nlpnb.training", "nlpnb.scorer"]),
     ("models", ["nlpnb.ml", "nlpnb.parser"]),
-    ("pipeline", ["nlpnb.language", "nlpnb.lang.en", "nlpnb.lang.xx", "nlpnb.pipeline", "nlpnb.training.converters"]),
+    ("pipeline", ["nlpnb.language", "nlpnb.parallel", "nlpnb.installed", "nlpnb.lang.en", "nlpnb.lang.xx", "nlpnb.pipeline", "nlpnb.training.converters"]),
     ("workflow", ["nlpnb.training.loop", "nlpnb.training.pretrain", "nlpnb.training.loggers", "nlpnb.training.monitor", "nlpnb.training.report",
                   "nlpnb.init_config", "nlpnb.init_vectors", "nlpnb.debug_data", "nlpnb.quickstart", "nlpnb.viz",
-                  "nlpnb.ray"]),
+                  "nlpnb.ray", "nlpnb.package", "nlpnb.apply", "nlpnb.info", "nlpnb.debug_tools"]),
     ("package", ["nlpnb"]),
     ("cli", ["nlpnb.cli", "nlpnb.__main__"]),
 ]

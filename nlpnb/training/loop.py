@@ -21,7 +21,8 @@ from .example import Example
 # %% auto #0
 __all__ = ['TRAINING_SECTIONS', 'TRAIN_LOCK', 'setup_device', 'missing_training_settings', 'init_nlp', 'create_train_batches',
            'subdivide_batch', 'create_evaluation_callback', 'check_dev_corpus', 'train_while_improving',
-           'save_pipeline', 'write_report_or_warn', 'OutputLockedError', 'output_lock', 'resolve_training', 'train']
+           'save_pipeline', 'performance_meta', 'write_report_or_warn', 'OutputLockedError', 'output_lock',
+           'resolve_training', 'train']
 
 # %% ../../nbs/25_train.ipynb #8b603143
 def setup_device(gpu_id: int = -1, allocator: Optional[str] = None) -> None:
@@ -160,6 +161,13 @@ def save_pipeline(nlp: Language, path: Path, optimizer: Optimizer, before_to_dis
     with nlp.use_params(optimizer.averages):
         (before_to_disk(nlp) if before_to_disk else nlp).to_disk(path)
 
+# %% ../../nbs/25_train.ipynb #8bddff34
+def performance_meta(info: Dict[str, Any]) -> Dict[str, Any]:
+    "The `performance` block of meta.json for an evaluation's `info`: its scores, speed and losses."
+    perf = {k: v for k, v in (info.get("other_scores") or {}).items() if isinstance(v, (int, float, dict)) and not isinstance(v, bool)}
+    perf.update({f"{name}_loss": float(loss) for name, loss in (info.get("losses") or {}).items()})
+    return perf
+
 # %% ../../nbs/25_train.ipynb #6bacf5af
 def write_report_or_warn(records: List[Dict[str, Any]], path: Path) -> None:
     "Write the training report to `path`; if that fails, warn (never raise)."
@@ -229,6 +237,7 @@ def _train(nlp: Language, output_path: Optional[Path], *, stdout: Optional[IO], 
             log_step({**info, "score_weights": weights} if is_best is not None else None)
             unsaved = is_best is None
             if is_best is not None and output_path is not None:
+                nlp.meta["performance"] = performance_meta(info)
                 save_pipeline(nlp, output_path / "model-last", optimizer, T["before_to_disk"])
                 if is_best: save_pipeline(nlp, best_path, optimizer, T["before_to_disk"]); saved_best = True
         if unsaved and output_path is not None:  # steps after the last evaluation: model-last is the final state
