@@ -6,11 +6,12 @@
 from __future__ import annotations
 from pathlib import Path
 from typing import Iterable, List, Optional, Sequence, Union
+import html, re
 import ipywidgets as widgets
 from .config import ConfigError
 from .init_config import available_components, base_config, init_config
 from .lang import available_languages
-from .util import write_file_atomic
+from .util import escape_html, write_file_atomic
 from fastcore.basics import patch
 
 # %% auto #0
@@ -28,6 +29,15 @@ def _problem(lang: str, pipeline: Sequence[str], vectors: bool, pretraining: boo
     return None
 
 # %% ../nbs/71_quickstart.ipynb #450dbba4
+def _markup(text: str) -> str:
+    "Plain text to HTML: escaped, with `backticked` parts as <code>."
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", escape_html(text))
+
+def _plain(markup: str) -> str:
+    "HTML back to the text a reader sees."
+    return html.unescape(re.sub(r"<[^>]+>", "", markup))
+
+# %% ../nbs/71_quickstart.ipynb #c11e259d
 class QuickstartConfig:
     "The quickstart form: options on the left, the config they make on the right, buttons to save it."
     def __init__(self, lang: str = "en", pipeline: Iterable[str] = ("tagger", "parser", "ner"),
@@ -35,16 +45,22 @@ class QuickstartConfig:
                  folder: Union[str, Path] = "."):
         names = [c for c in QUICKSTART_COMPONENTS if c in available_components()]
         self.lang = widgets.Dropdown(options=available_languages(), value=lang, description="Language")
-        self.components = {name: widgets.Checkbox(value=name in pipeline, description=name, indent=False) for name in names}
+        self.components = {name: widgets.Checkbox(value=name in pipeline, description=name, indent=False,
+                                                  layout=widgets.Layout(width="auto")) for name in names}
         self.hardware = widgets.ToggleButtons(options=["CPU", "GPU"], value=hardware, description="Hardware")
         self.optimize = widgets.ToggleButtons(options=["efficiency", "accuracy"], value=optimize, description="Optimize for")
         self.vectors = widgets.Checkbox(value=vectors, description="static vectors", indent=False)
         self.pretraining = widgets.Checkbox(value=pretraining, description="pretraining", indent=False)
         self.folder = widgets.Text(value=str(folder), description="Save in")
-        self.save_base = widgets.Button(description="Save base_config.cfg", icon="save")
-        self.save_full = widgets.Button(description="Save config.cfg", icon="save", button_style="primary")
+        auto = widgets.Layout(width="auto")
+        self.save_base = widgets.Button(description="Save base_config.cfg", icon="save", layout=auto,
+                                        tooltip="The partial config that `nlpnb init fill-config` completes")
+        self.save_full = widgets.Button(description="Save config.cfg", icon="save", button_style="primary", layout=auto,
+                                        tooltip="The complete training config")
         self.message = widgets.HTML()
-        self.text = widgets.Textarea(layout=widgets.Layout(width="100%", height="32em"), disabled=True)
+        self.config_text = ""
+        self.view = widgets.HTML(layout=widgets.Layout(width="100%", height="32em", overflow="auto",
+                                                       border="1px solid #ccc"))
         for w in [self.lang, self.hardware, self.optimize, self.vectors, self.pretraining, *self.components.values()]:
             w.observe(lambda change: self.refresh(), names="value")
         self.save_base.on_click(lambda b: self.save(filled=False))
@@ -66,11 +82,17 @@ def refresh(self: QuickstartConfig) -> None:
     "Rebuild the config text (or the explanation of why there is none) from the options."
     problem = _problem(self.lang.value, self.pipeline, self.vectors.value, self.pretraining.value)
     if problem is None:
-        try: self.text.value = init_config(self.lang.value, self.pipeline, **self._options()).to_str()
+        try: self.config_text = init_config(self.lang.value, self.pipeline, **self._options()).to_str()
         except (ConfigError, ValueError) as e: problem = str(e)
-    if problem is not None: self.text.value = ""
-    self.message.value = f'<span style="color: #b00020">{problem}</span>' if problem else ""
+    if problem is not None: self.config_text = ""
+    self.view.value = f'<pre style="margin: 0; padding: 4px 8px; font-size: 12px; line-height: 1.3">{escape_html(self.config_text)}</pre>'
+    self.message.value = f'<span style="color: #b00020">{_markup(problem)}</span>' if problem else ""
     self.save_base.disabled = self.save_full.disabled = problem is not None
+
+@patch(as_prop=True)
+def status(self: QuickstartConfig) -> str:
+    "The message the form shows (why there is no config, or where it was saved), as plain text."
+    return _plain(self.message.value)
 
 # %% ../nbs/71_quickstart.ipynb #4484556a
 @patch
@@ -82,18 +104,21 @@ def save(self: QuickstartConfig, filled: bool = True) -> Optional[Path]:
     path = folder / ("config.cfg" if filled else "base_config.cfg")
     config = (init_config if filled else base_config)(self.lang.value, self.pipeline, **self._options())
     write_file_atomic(path, config.to_str())
-    self.message.value = f"Saved <code>{path}</code>. Next: set paths.train and paths.dev, then <code>nlpnb train {path}</code>."
+    self.message.value = _markup(f"Saved `{path}`. Next: set `paths.train` and `paths.dev`, then `nlpnb train {path}`.")
     return path
 
 # %% ../nbs/71_quickstart.ipynb #7ecad7db
 @patch(as_prop=True)
 def widget(self: QuickstartConfig) -> widgets.Widget:
     "The whole form as one widget."
-    options = widgets.VBox([self.lang, widgets.HTML("<b>Components</b>"), widgets.VBox(list(self.components.values())),
-                            self.hardware, self.optimize, self.vectors, self.pretraining, self.folder,
-                            widgets.HBox([self.save_base, self.save_full]), self.message],
-                           layout=widgets.Layout(width="34%"))
-    return widgets.HBox([options, widgets.VBox([self.text], layout=widgets.Layout(width="66%"))])
+    boxes = widgets.GridBox(list(self.components.values()),
+                            layout=widgets.Layout(grid_template_columns="repeat(2, minmax(0, 1fr))", width="100%"))
+    buttons = widgets.HBox([self.save_base, self.save_full], layout=widgets.Layout(flex_flow="row wrap"))
+    options = widgets.VBox([self.lang, widgets.HTML("<b>Components</b>"), boxes, self.hardware, self.optimize,
+                            widgets.HBox([self.vectors, self.pretraining]), self.folder, buttons],
+                           layout=widgets.Layout(width="340px", flex="0 0 auto"))
+    config = widgets.VBox([self.message, self.view], layout=widgets.Layout(flex="1 1 0%", min_width="320px"))
+    return widgets.HBox([options, config], layout=widgets.Layout(flex_flow="row wrap"))
 
 @patch
 def _ipython_display_(self: QuickstartConfig) -> None:

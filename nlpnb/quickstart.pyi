@@ -3,11 +3,12 @@
 from __future__ import annotations
 from pathlib import Path
 from typing import Iterable, List, Optional, Sequence, Union
+import html, re
 import ipywidgets as widgets
 from .config import ConfigError
 from .init_config import available_components, base_config, init_config
 from .lang import available_languages
-from .util import write_file_atomic
+from .util import escape_html, write_file_atomic
 from fastcore.basics import patch
 from typing import Any
 __all__ = ['QUICKSTART_COMPONENTS', 'QuickstartConfig']
@@ -15,6 +16,14 @@ QUICKSTART_COMPONENTS: Any
 
 def _problem(lang: str, pipeline: Sequence[str], vectors: bool, pretraining: bool) -> Optional[str]:
     """Why these options make no config, or None."""
+    ...
+
+def _markup(text: str) -> str:
+    """Plain text to HTML: escaped, with `backticked` parts as <code>."""
+    ...
+
+def _plain(markup: str) -> str:
+    """HTML back to the text a reader sees."""
     ...
 
 class QuickstartConfig:
@@ -29,7 +38,8 @@ class QuickstartConfig:
     save_base: Any
     save_full: Any
     message: Any
-    text: Any
+    config_text: Any
+    view: Any
 
     def __init__(self, lang: str='en', pipeline: Iterable[str]=('tagger', 'parser', 'ner'), optimize: str='efficiency', hardware: str='CPU', vectors: bool=False, pretraining: bool=False, folder: Union[str, Path]='.'):
         ...
@@ -44,6 +54,11 @@ class QuickstartConfig:
 
     def refresh(self) -> None:
         """Rebuild the config text (or the explanation of why there is none) from the options."""
+        ...
+
+    @property
+    def status(self) -> str:
+        """The message the form shows (why there is no config, or where it was saved), as plain text."""
         ...
 
     def save(self, filled: bool=True) -> Optional[Path]:

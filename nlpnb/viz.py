@@ -48,9 +48,12 @@ def render_dep_svg(sent: Span, options: Optional[Dict[str, Any]] = None, svg_id:
     arcs = parse_arcs(sent)
     top = max((a["level"] for a in arcs), default=0)
     y = o["offset_x"] + (3 * top * o["level_height"]) // 4           # the baseline: the top arc peaks at 3/4 of its level
-    width = o["offset_x"] * 2 + max(len(words), 1) * o["distance"]
+    # the first word sits as far from the left edge as half its width (or its tag's) needs, not half a column
+    first = max((len(w) for w in words[0]), default=1) if words else 1
+    x0 = 10 + max(5 * first, 2 * o["arrow_spacing"])
+    width = x0 + max(len(words) - 1, 0) * o["distance"] + o["distance"] // 2 + 10
     height = y + o["word_spacing"] * 2 + 20
-    x = lambda i: o["offset_x"] + i * o["distance"] + o["distance"] // 2
+    x = lambda i: x0 + i * o["distance"]
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="nlpnb-dep" id="nlpnb-dep-{escape_html(svg_id)}" '
              f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
              f'style="max-width: none; color: {o["color"]}; background: {o["bg"]}; font-family: {o["font"]}">']
@@ -135,9 +138,10 @@ def render_spans_html(doc: Doc, options: Optional[Dict[str, Any]] = None) -> str
             label = (f'<span class="nlpnb-label" style="position: absolute; left: 0.2em; top: 0; font-size: 0.65em; '
                      f'font-weight: bold; line-height: 1.7; white-space: nowrap; z-index: 1">{escape_html(span.label_)}</span>'
                      if tok.i == span.start else "")
-            gap = "margin-right: -0.3em; " if tok.i + 1 < span.end else ""
+            gap = "margin-right: -0.3em; " if tok.i + 1 < span.end and tok.whitespace_ else ""
             bars.append(f'<div class="nlpnb-span" style="background: {color}; height: 1.1em; position: relative; {gap}">{label}</div>')
-        cells.append(f'<span class="nlpnb-token" style="display: inline-block; vertical-align: top; padding-right: 0.3em">'
+        space = "padding-right: 0.3em" if tok.whitespace_ else ""       # a space only where the text has one
+        cells.append(f'<span class="nlpnb-token" style="display: inline-block; vertical-align: top; {space}">'
                      f'{escape_html(tok.text)}{"".join(bars)}</span>')
     return f'<div class="nlpnb-spans" style="line-height: 1.4; direction: ltr">{"".join(cells)}</div>'
 
@@ -161,7 +165,7 @@ def render_markup(docs: Iterable[Union[Doc, Span]], style: str = "dep", options:
         else:
             doc = item.as_doc() if isinstance(item, Span) else item
             blocks.append(render_ents_html(doc, options) if style == "ent" else render_spans_html(doc, options))
-    return "\n".join(f'<figure class="nlpnb-figure" style="margin-bottom: 2em">{b}</figure>' for b in blocks)
+    return "\n".join(f'<figure class="nlpnb-figure" style="margin: 0 0 2em 0">{b}</figure>' for b in blocks)
 
 def page(markup: str, title: str = "nlpnb") -> str:
     "A whole HTML page around `markup`."

@@ -94,3 +94,13 @@ def test_area_of_examples():
     assert area_of("nlpnb.training.loop") == "workflow"
     assert area_of("nlpnb.lang") == "doc" and area_of("nlpnb.lang.en") == "pipeline"
     assert area_of("nlpnb.cli.train") == "cli" and area_of("nlpnb") == "package"
+
+
+def test_every_notebook_names_its_kernel():
+    "Opening a notebook in Jupyter starts the python3 kernel at once, without a 'Select Kernel' dialog."
+    import json
+    nbs = sorted((Path(__file__).resolve().parents[1] / "nbs").rglob("*.ipynb"))
+    assert nbs
+    missing = [str(p) for p in nbs if json.loads(p.read_text())["metadata"].get("kernelspec", {}).get("name") != "python3"]
+    assert not missing, ("notebooks without a python3 kernelspec (add \"kernelspec\": {\"display_name\": \"python3\", "
+                         "\"language\": \"python\", \"name\": \"python3\"} to their metadata): " + ", ".join(missing))

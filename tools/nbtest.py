@@ -7,14 +7,32 @@
 their names, bound to classes defined in the notebook; a later notebook in the same process then gets
 those classes instead of the package's, and `isinstance` checks or `except` clauses can fail depending on
 which notebooks happened to share a worker. One process per notebook makes each run independent.
+
+Long runs in the tutorials sit behind a switch a reader flips, `FULL_RUN = False` (Run All in Jupyter knows nothing
+of `#| slow`), in cells also marked `#| slow`. With `--flags slow` this runner sets every `FULL_RUN = False` to True
+in the notebooks it tests, so the slow tests run those cells for real.
 """
-import argparse, multiprocessing, sys, time
+import argparse, multiprocessing, re, sys, time
 from pathlib import Path
 from nbdev.config import get_config
+import nbdev.test
 from nbdev.test import test_nb
+
+SWITCH = re.compile(r"^(FULL_RUN\s*=\s*)False\b", re.M)
+
+def flip_switches() -> None:
+    "Make nbdev's test runner read every notebook with `FULL_RUN = False` set to True."
+    read = nbdev.test.NBProcessor
+    def processor(*args, **kwargs):
+        proc = read(*args, **kwargs)
+        for cell in proc.nb.cells:
+            if cell.cell_type == "code": cell.source = SWITCH.sub(r"\1True", cell.source)
+        return proc
+    nbdev.test.NBProcessor = processor
 
 def _run(args):
     path, skip_flags, force_flags = args
+    if "slow" in force_flags: flip_switches()
     start = time.time()
     ok, _ = test_nb(path, skip_flags=skip_flags, force_flags=force_flags, basepath=get_config().config_path)
     return path, ok, time.time() - start

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/73_monitor.ipynb #6c3974f7
 from __future__ import annotations
-import io, sys, threading
+import io, sys, threading, time
 from pathlib import Path
 from typing import IO, Any, Callable, Dict, List, Optional, Tuple, Union
 from thinc.api import Config
@@ -20,12 +20,16 @@ __all__ = ['TrainingMonitor', 'notebook_logger', 'combine_loggers', 'TrainingRun
 
 # %% ../../nbs/73_monitor.ipynb #ce065019
 class _WidgetStream(io.TextIOBase):
-    "A text stream that appends to an `ipywidgets.Output` (safe to write from the training thread)."
-    def __init__(self, output): self.output = output
+    "A text stream that appends whole lines to an `ipywidgets.Output` (safe to write from the training thread)."
+    def __init__(self, output): self.output, self._pending = output, ""
     def writable(self) -> bool: return True
     def write(self, text: str) -> int:
-        if text: self.output.append_stdout(text)
+        lines = (self._pending + text).split("\n")
+        self._pending = lines.pop()
+        if lines: self.output.append_stdout("\n".join(lines) + "\n")
         return len(text)
+    def flush(self) -> None:
+        if self._pending: self.output.append_stdout(self._pending); self._pending = ""
 
 # %% ../../nbs/73_monitor.ipynb #33354726
 class TrainingMonitor:
@@ -46,13 +50,15 @@ class TrainingMonitor:
         self.output = widgets.Output()
         self.log = widgets.Accordion(children=[self.output], titles=("log",), selected_index=None)
         self.stream = _WidgetStream(self.output)
-        self.widget = widgets.VBox([self.heading, widgets.HBox([self.stop_button, self.progress]), self.status,
-                                   self.charts, self.table, self.log])
+        self.controls = widgets.HBox([self.stop_button, self.progress])
+        self.finished = False
+        self.widget = widgets.VBox([self.heading, self.controls, self.status, self.charts, self.table, self.log])
 
 # %% ../../nbs/73_monitor.ipynb #2ec03c9c
 @patch
 def request_stop(self: TrainingMonitor) -> None:
-    "Ask training to end after the current step (what the Stop button does)."
+    "Ask training to end after the current step (what the Stop button does); nothing once training has ended."
+    if self.finished: return
     self.stop_requested = True
     self.stop_button.disabled, self.stop_button.description = True, "Stopping…"
 
@@ -69,11 +75,12 @@ def log_step(self: TrainingMonitor, info: Optional[Dict[str, Any]]) -> None:
 
 @patch
 def finish(self: TrainingMonitor, message: str, ok: bool = True) -> None:
-    "Show how training ended; the Stop button goes away."
+    "Show how training ended; the Stop button and the bar to the next evaluation go away."
+    self.finished = True
+    self.stream.flush()
     color = "#137333" if ok else "#c5221f"
     self.status.value = f'<span style="color: {color}">{escape_html(message)}</span>'
-    self.progress.bar_style = "success" if ok else "danger"
-    self.stop_button.disabled, self.stop_button.description = True, "Stopped" if self.stop_requested else "Done"
+    self.controls.layout.display = "none"
 
 @patch
 def setup(self: TrainingMonitor, nlp=None, stdout: IO = None, stderr: IO = None) -> Tuple[LogStep, Finalize]:
@@ -161,11 +168,8 @@ class TrainingRun:
 # %% ../../nbs/73_monitor.ipynb #540c5bf1
 @patch
 def _logger(self: TrainingRun, nlp) -> Callable:
-    "The monitor (beside the configured logger, unless that is the console table), counting steps."
-    configured = nlp.config["training"]["logger"]
-    setups = []
-    if self.monitor is None or configured.get("@loggers") != "nlpnb.ConsoleLogger.v1":
-        setups.append(registry.resolve({"logger": nlp.config.interpolate()["training"]["logger"]})["logger"])
+    "The configured logger and the monitor (if any), counting steps."
+    setups = [registry.resolve({"logger": nlp.config.interpolate()["training"]["logger"]})["logger"]]
     if self.monitor is not None: setups.append(self.monitor.setup)
     def count(nlp, stdout, stderr):
         def log_step(info): self.steps += 1
@@ -208,12 +212,76 @@ def start(self: TrainingRun) -> "TrainingRun":
     self._thread.start()
     return self
 
+class _CommPump:
+    """While a cell blocks: hand the widgets' `comm_msg`s (a click on Stop) to their handlers now, and hold every other
+    shell message (the next cells' execute requests) to give back to the kernel, in order, when the block ends."""
+    def __init__(self, kernel):
+        try: from ipykernel.eventloops import get_shell_stream     # ipykernel 7: the main shell's end of its pipe
+        except ImportError: get_shell_stream = lambda k: k.shell_stream
+        self.kernel, self.stream, self.held = kernel, get_shell_stream(kernel), []
+        self.comms = getattr(kernel, "comm_manager", None)
+        if self.comms is None: from comm import get_comm_manager; self.comms = get_comm_manager()
+
+    def __enter__(self) -> Callable[[], None]:
+        self.callback = self.stream._recv_callback
+        self.stream.on_recv(self._recv, copy=False)
+        return lambda: self.stream.flush()          # read what has arrived, through `_recv`
+
+    def _recv(self, frames) -> None:
+        session = self.kernel.session
+        try:        # the header's type, unchecked: a held message is checked (once) when the kernel gets it back
+            idents, rest = session.feed_identities(frames, copy=False)
+            kind = session.unpack(getattr(rest[1], "bytes", rest[1]))["msg_type"]
+        except Exception: kind = None
+        if kind != "comm_msg": self.held.append(frames); return
+        try: self.comms.comm_msg(self.stream, idents, session.deserialize(rest, content=True, copy=False))
+        except Exception as e: print(f"nlpnb: a widget message failed: {type(e).__name__}: {e}", file=sys.stderr)
+
+    def __exit__(self, *exc) -> None:
+        import asyncio, inspect
+        self.stream.on_recv(self.callback, copy=False)
+        for frames in self.held:
+            handled = self.callback(frames)
+            if inspect.isawaitable(handled): asyncio.ensure_future(handled)
+
+def _comm_pump() -> Optional[_CommPump]:
+    "A `_CommPump` for this Jupyter kernel, or None (outside a kernel, or a kernel it doesn't know)."
+    if not in_notebook(): return None
+    from IPython import get_ipython
+    try: return _CommPump(get_ipython().kernel)
+    except Exception: return None
+
+@patch
+def _wait_done(self: TrainingRun, timeout: Optional[float], poll: Optional[Callable] = None) -> bool:
+    "Block until the run is done or `timeout` s have passed, calling `poll()` (widget messages) every 50 ms."
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while not self._done.wait(0.05):
+        if poll is not None: poll()
+        if deadline is not None and time.monotonic() >= deadline: return False
+    return True
+
+# %% ../../nbs/73_monitor.ipynb #830d1117
 @patch
 def wait(self: TrainingRun, timeout: Optional[float] = None):
-    "Block until training ends; the trained `nlp`, or the error that ended it."
-    if not self._done.wait(timeout): raise TimeoutError(f"training still running after {timeout} s (step {self.steps})")
+    "Block until training ends (hearing the Stop button meanwhile); the trained `nlp`, or the error that ended it."
+    try:
+        pump = _comm_pump() if self._thread is not None else None
+        if pump is None: finished = self._wait_done(timeout)
+        else:
+            with pump as poll: finished = self._wait_done(timeout, poll)
+    except KeyboardInterrupt:
+        self.stop()
+        self._done.wait()          # the current step, then model-last; a second interrupt leaves without waiting
+        raise KeyboardInterrupt(self._interrupted()) from None
+    if not finished: raise TimeoutError(f"training still running after {timeout} s (step {self.steps})")
     if self.error is not None: raise self.error
     return self.nlp
+
+@patch
+def _interrupted(self: TrainingRun) -> str:
+    if self.error is not None: return f"training failed: {type(self.error).__name__}: {self.error}"
+    saved = f"; model-last is saved in {self.output_path}" if self.output_path else ""
+    return f"training stopped after step {max(self.steps - 1, 0)}{saved}; run.nlp is the pipeline as it stopped"
 
 # %% ../../nbs/73_monitor.ipynb #883853e9
 def train(config: Union[str, Path, Config, Dict[str, Any]], output_path: Optional[Union[str, Path]] = None,

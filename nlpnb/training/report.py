@@ -10,9 +10,9 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 from ..util import escape_html, write_file_atomic
 
 # %% auto #0
-__all__ = ['Record', 'PALETTE', 'TABLE_CSS', 'CELL', 'nice_ticks', 'line_chart', 'score_keys', 'words_per_second', 'best_record',
-           'charts', 'charts_html', 'evaluations_table', 'per_type_tables', 'summary', 'summary_line', 'report_html',
-           'read_log', 'write_report']
+__all__ = ['Record', 'PALETTE', 'TABLE_CSS', 'CELL', 'nice_ticks', 'line_chart', 'score_keys', 'words_per_second', 'mean_losses',
+           'best_record', 'charts', 'charts_html', 'evaluations_table', 'per_type_tables', 'summary', 'summary_line',
+           'report_html', 'read_log', 'write_report']
 
 # %% ../../nbs/72_report.ipynb #75198bb3
 Record = Dict[str, Any]
@@ -85,13 +85,23 @@ def score_keys(record: Record) -> List[str]:
             if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "speed" and 0.0 <= v <= 1.0]
 
 def words_per_second(records: Sequence[Record]) -> List[Tuple[int, float]]:
-    "(step, training words per second since the previous evaluation) for each record with timing."
+    "(step, training words per second since the previous evaluation) for each record with timing but the first."
     out, prev_words, prev_seconds = [], 0, 0.0
-    for r in records:
+    for i, r in enumerate(records):
         seconds = float(r.get("seconds", 0) or 0)
-        if r.get("words") is not None and seconds > prev_seconds:
+        if i > 0 and r.get("words") is not None and seconds > prev_seconds:
             out.append((r["step"], (r["words"] - prev_words) / (seconds - prev_seconds)))
         prev_words, prev_seconds = r.get("words", prev_words), seconds
+    return out
+
+def mean_losses(records: Sequence[Record]) -> Dict[str, List[Tuple[int, float]]]:
+    "{component: [(step, mean loss per step since the previous evaluation)]}: each record's sums over its steps."
+    out: Dict[str, List[Tuple[int, float]]] = {}
+    prev_step = -1
+    for r in records:
+        n_steps = max(int(r["step"]) - prev_step, 1)
+        for name, loss in (r.get("losses") or {}).items(): out.setdefault(name, []).append((r["step"], float(loss) / n_steps))
+        prev_step = int(r["step"])
     return out
 
 def best_record(records: Sequence[Record]) -> Optional[Record]:
@@ -102,14 +112,13 @@ def best_record(records: Sequence[Record]) -> Optional[Record]:
 def charts(records: Sequence[Record], width: int = 460, height: int = 260) -> List[str]:
     "SVG line charts of `records`: losses per component, each score and the weighted SCORE (in %), and words per second."
     if not records: return []
-    names = list(dict.fromkeys(n for r in records for n in (r.get("losses") or {})))
     keys = score_keys(records[-1])
-    losses = {n: [(r["step"], float(r["losses"][n])) for r in records if n in (r.get("losses") or {})] for n in names}
     scores = {k: [(r["step"], 100 * float(r["other_scores"][k])) for r in records
                   if isinstance((r.get("other_scores") or {}).get(k), (int, float))] for k in keys}
     if len(keys) > 1:   # with one score, the weighted SCORE is that score: a second line would only hide the first
         scores["SCORE"] = [(r["step"], 100 * float(r["score"])) for r in records if r.get("score") is not None]
-    out = [line_chart(losses, title="Loss per component", y_label="loss", width=width, height=height),
+    out = [line_chart(mean_losses(records), title="Loss per step, by component", y_label="mean loss per step",
+                      width=width, height=height),
            line_chart(scores, title="Scores on the dev set", y_label="%", width=width, height=height, y_range=(0, 100))]
     wps = words_per_second(records)
     if wps: out.append(line_chart({"words/s": wps}, title="Training speed", y_label="words per second", width=width, height=height))
