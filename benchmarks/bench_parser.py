@@ -3,6 +3,7 @@ ner on WikiANN, textcat on SST-2.
 
     .venv/bin/python benchmarks/bench_parser.py [--spacy-python benchmarks/.venv/bin/python] [--epochs 3]
         [--batch-words 500] [--threads 1] [--n-train N] [--n-dev N] [--tasks parser,ner] [--only nlpnb|spacy]
+        [--group N]
     .venv/bin/python benchmarks/bench_parser.py --tasks tagging,textcat [...]
 
 A long run (minutes; not a test). Up to four pipelines are trained, each by both libraries in the same run, on the same
@@ -10,7 +11,9 @@ data, epochs, batches and threads (`--tasks`, default parser,ner):
 
 - `parser` task: tok2vec + tagger + parser, the tagger and parser reading one shared tok2vec through listeners, trained
   on ../shared/data/ud_en_ewt/en_ewt-ud-train.conllu (XPOS tags, heads, dependency labels; one sentence per Doc) and
-  scored on en_ewt-ud-dev.conllu: tag_acc, dep_uas, dep_las, sents_f.
+  scored on en_ewt-ud-dev.conllu: tag_acc, dep_uas, dep_las, sents_f. With `--group N` the sentences are grouped in
+  file order into Docs of N consecutive sentences (heads shifted), as `convert -n N` writes them, for training and
+  dev alike: the parser then has to find the sentence boundaries itself (sents_f).
 - `ner` task: tok2vec + ner (again through a listener), trained on ../shared/data/wikiann_en/train.iob and scored on
   dev.iob (IOB2 tags PER/ORG/LOC; one sentence per Doc): ents_f (and ents_p, ents_r).
 - `tagging` task: tok2vec + tagger + morphologizer + senter, all three reading one shared tok2vec through listeners,
@@ -81,7 +84,7 @@ FIELDS = {"parser": ["tags", "heads", "deps"], "ner": ["ents"], "tagging": ["tag
           "textcat": ["cats"]}
 SCORES = {"parser": ["tag_acc", "dep_uas", "dep_las", "sents_f"], "ner": ["ents_f", "ents_p", "ents_r"],
           "tagging": ["tag_acc", "pos_acc", "morph_acc", "sents_f"], "textcat": ["cats_score", "cats_macro_auc"]}
-EPOCH_SCORES = {"parser": ["dep_las"], "ner": ["ents_f"], "tagging": SCORES["tagging"], "textcat": ["cats_score"]}
+EPOCH_SCORES = {"parser": SCORES["parser"], "ner": ["ents_f"], "tagging": SCORES["tagging"], "textcat": ["cats_score"]}
 SUITES = (("parser", "ner"), ("tagging", "textcat"))  # task sets run together; the first is the default --tasks
 GROUP = {"tagging": 10}  # consecutive EWT sentences per Doc (one when not listed)
 # settings set explicitly on both sides (where the component has them), on top of each library's init config
@@ -260,10 +263,16 @@ def _first(rows, limit: int) -> list:
         if limit and len(out) == limit: break
     return out
 
-def group_rows(rows: list, n: int) -> list:
-    "Rows of `n` consecutive rows each, joined field by field (for fields without token offsets: not heads)."
+def group_rows(rows: list, n: int, heads: int = -1) -> list:
+    "Rows of `n` consecutive rows each, joined field by field; field `heads` (token indices) shifted by each row's offset."
     if n == 1: return rows
-    return [[sum((r[k] for r in rows[i:i + n]), []) for k in range(len(rows[0]))] for i in range(0, len(rows), n)]
+    out = []
+    for i in range(0, len(rows), n):
+        group, offsets = rows[i:i + n], [0]
+        for r in group: offsets.append(offsets[-1] + len(r[0]))
+        out.append([sum(([h + o for h in r[k]] if k == heads else r[k] for r, o in zip(group, offsets)), [])
+                    for k in range(len(rows[0]))])
+    return out
 
 def ewt_rows(task: str, name: str, limit: int) -> list:
     "EWT sentences as [words, spaces, *FIELDS[task]] rows (heads: token indices), `GROUP[task]` sentences a row."
@@ -275,7 +284,7 @@ def ewt_rows(task: str, name: str, limit: int) -> list:
     docs = _first(read_conllu(EWT / f"en_ewt-ud-{name}.conllu", Vocab()), limit)
     rows = [[list(doc.words), [bool(t.whitespace_) for t in doc], *[[columns[f](t) for t in doc] for f in FIELDS[task]]]
             for doc in docs]
-    return group_rows(rows, GROUP.get(task, 1))
+    return group_rows(rows, GROUP.get(task, 1), heads=2 + FIELDS[task].index("heads") if "heads" in FIELDS[task] else -1)
 
 def wikiann_rows(task: str, name: str, limit: int) -> list:
     "WikiANN sentences as [words, spaces, IOB2 tags] rows."
@@ -369,6 +378,8 @@ def main() -> None:
                     help="comma-separated: parser (tagger+parser on EWT), ner (WikiANN), tagging (tagger+morphologizer+senter "
                          "on EWT), textcat (SST-2)")
     ap.add_argument("--only", choices=["nlpnb", "spacy"], help="run one library's side only")
+    ap.add_argument("--group", type=int, default=1,
+                    help="parser task: consecutive EWT sentences per Doc, train and dev (convert -n N; default 1)")
     ap.add_argument("--side", choices=["nlpnb", "spacy"], help=argparse.SUPPRESS)
     ap.add_argument("--first-call", choices=["nlpnb", "spacy"], help=argparse.SUPPRESS)
     ap.add_argument("--task", help=argparse.SUPPRESS)
@@ -382,6 +393,7 @@ def main() -> None:
     if args.first_call:
         first_call(args.first_call, args.model_dir, args.text, args.out); return
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
+    if args.group > 1: GROUP["parser"] = args.group
     if not tasks or set(tasks) - set(PIPELINES): ap.error(f"--tasks: choose from {', '.join(PIPELINES)}")
     env = {**os.environ, **{v: str(args.threads) for v in THREAD_VARS}}
     sides = []
@@ -429,6 +441,7 @@ def main() -> None:
     suite = next((s for s in SUITES if set(s) == set(tasks)), None)
     complete = len(sides) == 2 and suite is not None and all(results[t].get(l) for t in tasks for l, _ in sides)
     parts = ([] if complete else [args.only or "partial"]) + ([] if suite == SUITES[0] else tasks)
+    if args.group > 1 and "parser" in tasks: parts.append(f"group{args.group}")
     name = f"bench_parser{''.join('_' + p for p in parts)}.json"
     path = ROOT / "benchmarks" / "results" / name
     path.parent.mkdir(exist_ok=True)

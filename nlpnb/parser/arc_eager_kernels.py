@@ -57,7 +57,7 @@ def _flags_one(i, offset, length, b0, depth, stack, heads, sent_start):
                 flags |= F_LEFT
     if d > 0 and (not headless or b >= n or boundary):
         flags |= F_REDUCE
-    if d == 1 and b < n and b > 0 and headless and sent_start[o + b] != -1:
+    if d > 0 and b < n and b > 0 and sent_start[o + b] != -1:
         flags |= F_BREAK
     return flags
 
@@ -138,8 +138,13 @@ def _apply_one(i, action, n_labels, fallback, offset, b0, depth, stack, heads, l
                 _attach_one(o, heads, labels, lchild, rchild, s0, s0, 0)
         depth[i] = d - 1
     elif action == BREAK:
-        _attach_one(o, heads, labels, lchild, rchild, s0, s0, 0)
-        depth[i] = d - 1
+        for k in range(d - 1, 0, -1):
+            x = stack[o + k]
+            if heads[o + x] == -1:
+                _attach_one(o, heads, labels, lchild, rchild, stack[o + k - 1], x, fallback)
+        if heads[o + stack[o]] == -1:
+            _attach_one(o, heads, labels, lchild, rchild, stack[o], stack[o], 0)
+        depth[i] = 0
         edge = b
         while lchild[o + edge, 0] != -1:
             edge = lchild[o + edge, 0]
@@ -159,36 +164,6 @@ def _apply_batch(S, actions, n_labels, fallback):
         _apply_one(i, actions[i], n_labels, fallback, S.offset, S.b0, S.depth, S.stack, S.heads, S.labels,
                    S.lchild, S.rchild, S.sent_start)
 
-# %% ../../nbs/61a_arc_eager_kernels.ipynb #1d00805b
-@njit(cache=True, nogil=True)
-def _no_head_left(o, n, b, d, stack, heads, gheads, gsent, b_headless):
-    "1 if, once `b` is pushed, a headless token above the stack's bottom can't get a head before the next gold sentence start."
-    k = b + 1
-    while k < n and gsent[o + k] != 1:
-        k += 1
-    if k >= n:
-        return 0
-    waiting = b_headless
-    for t in range(1, d):
-        if heads[o + stack[o + t]] == -1:
-            waiting = True
-    if not waiting:
-        return 0
-    # the last token before the boundary must be able to head them: not b, and not a known gold descendant of them or of b
-    j = k - 1
-    if j == b:
-        return 1
-    bottom = stack[o]
-    x = j
-    for _ in range(n):
-        h = gheads[o + x]
-        if h < 0 or h == x:
-            break
-        x = h
-        if x == b or (x < b and x != bottom and heads[o + x] == -1):
-            return 1
-    return 0
-
 # %% ../../nbs/61a_arc_eager_kernels.ipynb #fbebae82
 @njit(cache=True, nogil=True, inline="always")
 def _arc_costs(o, n_labels, n, b, d, s0, gs0, gb, sent_b, gb_in_stack, kids_b_in_stack, kids_s0_in_buffer,
@@ -197,7 +172,7 @@ def _arc_costs(o, n_labels, n, b, d, s0, gs0, gb, sent_b, gb_in_stack, kids_b_in
     left = kids_s0_in_buffer
     if gs0 > b or gs0 == s0:
         left += 1
-    right = kids_b_in_stack + _no_head_left(o, n, b, d, stack, heads, gheads, gsent, False)
+    right = kids_b_in_stack
     if gb >= 0 and gb != s0 and (gb_in_stack == 1 or gb >= b):
         right += 1
     if sent_b == 1:
@@ -266,7 +241,6 @@ def _cost_one(i, n_labels, offset, length, b0, depth, stack, heads, gheads, glab
                 out[SHIFT] += 1
             if gb == b:
                 out[SHIFT] += 1
-            out[SHIFT] += _no_head_left(o, n, b, d, stack, heads, gheads, gsent, True)
     if d > 0:
         kids_s0_in_buffer = _kids_in_buffer(o, n, b, s0, gheads)
         c = kids_s0_in_buffer
@@ -278,11 +252,14 @@ def _cost_one(i, n_labels, offset, length, b0, depth, stack, heads, gheads, glab
                 c += 1
         out[REDUCE] = c
         if b < n:
-            c = kids_s0_in_buffer
+            c = 0
             if sent_b == -1:
                 c += 1
-            if gs0 >= b:
-                c += 1
+            for k in range(d):   # what emptying the stack loses: children in the buffer, heads in the buffer
+                x = stack[o + k]
+                c += _kids_in_buffer(o, n, b, x, gheads)
+                if heads[o + x] == -1 and gheads[o + x] >= b:
+                    c += 1
             out[BREAK] = c
             _arc_costs(o, n_labels, n, b, d, s0, gs0, gb, sent_b, gb_in_stack, kids_b_in_stack, kids_s0_in_buffer,
                        stack, heads, gheads, glabels, gsent, out)
@@ -419,7 +396,7 @@ def _cost_kernel(n_labels, offset, length, b0, depth, stack, heads, gheads, glab
         _cost_one(i, n_labels, offset, length, b0, depth, stack, heads, gheads, glabels, gsent, out[i])
 
 _TWINS = CudaTwins([left_move, right_move, _flags_one, _move_ok, _attach_one, _row_of, _child_of,   # callees first
-                    _no_head_left, _b_links, _kids_in_buffer, _arc_costs, _valid_one, _apply_one, _features_one, _cost_one],
+                    _b_links, _kids_in_buffer, _arc_costs, _valid_one, _apply_one, _features_one, _cost_one],
                    {"valid": _valid_kernel, "apply": _apply_kernel, "features": _features_kernel, "costs": _cost_kernel})
 
 # %% ../../nbs/61a_arc_eager_kernels.ipynb #17249651

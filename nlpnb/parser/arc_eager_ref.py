@@ -27,7 +27,7 @@ def ref_valid(st: RefState, L: int) -> List[bool]:
     headless = d > 0 and st.heads[st.stack[-1]] == -1
     shift = b < n and not boundary
     arc = d > 0 and b < n and not boundary
-    out = [shift, d > 0 and (not headless or end), d == 1 and b < n and headless and st.sent_start[b] != -1 and b != 0]
+    out = [shift, d > 0 and (not headless or end), d > 0 and b < n and st.sent_start[b] != -1 and b != 0]
     return out + [arc and headless] * (L - 1) + [arc] * (L - 1)   # SHIFT, REDUCE, BREAK, the LEFTs, the RIGHTs
 
 def _ref_ancestor(heads: Sequence[int], k: int, a: int) -> bool:
@@ -46,8 +46,8 @@ def ref_apply(st: RefState, a: int, L: int, fallback: int) -> None:
         if st.heads[s0] == -1:
             st.heads[s0], st.labels[s0] = (st.stack[-1], fallback) if st.stack else (s0, 0)
     elif a == BREAK:
-        s0 = st.stack.pop(); st.heads[s0], st.labels[s0] = s0, 0
-        st.sent_start[min([b] + [k for k in range(s0 + 1, b) if _ref_ancestor(st.heads, k, b)])] = 1
+        while st.stack: ref_apply(st, REDUCE, L, fallback)   # as REDUCEs at a boundary: the bottom token becomes the root
+        st.sent_start[min([b] + [k for k in range(b) if _ref_ancestor(st.heads, k, b)])] = 1
     elif a < right_move(1, L):
         s0 = st.stack.pop(); st.heads[s0], st.labels[s0] = b, a - left_move(0)
     else:
@@ -60,19 +60,9 @@ def ref_costs(st: RefState, gh: Sequence[int], gl: Sequence[int], gs: Sequence[i
     B, d = range(b, n), len(S)
     out = [0] * n_arc_moves(L)
     headless_kids_of = lambda x: sum(1 for k in S if st.heads[k] == -1 and gh[k] == x)
-    def no_head_left(b_headless):
-        later = [k for k in range(b + 1, n) if gs[k] == 1]
-        waiting = [x for x in S[1:] if st.heads[x] == -1] + ([b] if b_headless else [])
-        if not later or not waiting: return 0
-        def gold_ancestors(j):
-            out = []
-            while gh[j] >= 0 and gh[j] != j: j = gh[j]; out.append(j)
-            return set(out)
-        j = later[0] - 1
-        return int(j == b or bool(gold_ancestors(j) & (set(waiting) | {b})))
     if b < n:
         out[SHIFT] = (sum(gh[b] == k for k in S) + headless_kids_of(b)
-                  + (d > 0) * ((gs[b] == 1) + (gh[b] == b) + no_head_left(True)))
+                  + (d > 0) * ((gs[b] == 1) + (gh[b] == b)))
     if d:
         s0 = S[-1]
         kids = sum(gh[k] == s0 for k in B)
@@ -82,11 +72,11 @@ def ref_costs(st: RefState, gh: Sequence[int], gl: Sequence[int], gs: Sequence[i
             forced = int(gh[s0] != -1 and gh[s0] != target)
         out[REDUCE] = kids + forced
         if b < n:
-            out[BREAK] = (gs[b] == -1) + kids + sum(gh[s0] == k for k in B)
+            out[BREAK] = (gs[b] == -1) + sum(gh[k] == x or (gh[x] == k and st.heads[x] == -1) for x in S for k in B)
             for l in range(1, L):
                 out[left_move(l)] = (sum(gh[s0] == k for k in B if k != b) + (gh[s0] == s0) + kids
                               + (gh[s0] == b and gl[s0] != -1 and gl[s0] != l) + (gs[b] == 1))
-                out[right_move(l, L)] = ((gh[b] != -1 and gh[b] != s0 and (gh[b] in S or gh[b] > b or gh[b] == b)) + headless_kids_of(b) + no_head_left(False)
+                out[right_move(l, L)] = ((gh[b] != -1 and gh[b] != s0 and (gh[b] in S or gh[b] > b or gh[b] == b)) + headless_kids_of(b)
                                   + (gh[b] == s0 and gl[b] != -1 and gl[b] != l) + (gs[b] == 1))
     return [int(c) for c in out]
 
