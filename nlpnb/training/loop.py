@@ -222,7 +222,7 @@ def _train(nlp: Language, output_path: Optional[Path], *, stdout: Optional[IO], 
     stop = (lambda: should_stop() or logger_stop()) if logger_stop else should_stop
     frozen = list(T["frozen_components"])
     batches = create_train_batches(nlp, train_corpus, T["batcher"], T["max_epochs"])
-    check_dev_corpus(nlp, dev_corpus, config)
+    check_dev_corpus(nlp, dev_corpus, nlp.config.interpolate())
     evaluate = create_evaluation_callback(nlp, dev_corpus, weights)
     best_path = output_path / "model-best" if output_path else None
     loop = train_while_improving(nlp, optimizer, batches, evaluate, dropout=T["dropout"], eval_frequency=T["eval_frequency"],
