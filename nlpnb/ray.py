@@ -226,7 +226,7 @@ def run(self: Worker) -> Dict[str, Any]:
                                  max_steps=T["max_steps"], exclude=list(T["frozen_components"]),
                                  annotating_components=list(T["annotating_components"]), before_update=before_update,
                                  should_stop=lambda: self.stopping)
-    out, unsaved, steps, start = self.output_path, False, 0, time.perf_counter()
+    out, unsaved, steps, start, cpu = self.output_path, False, 0, time.perf_counter(), time.process_time()
     try:
         for batch, info, is_best in loop:
             server.words += sum(len(eg) for eg in batch); steps = info["step"] + 1
@@ -246,7 +246,8 @@ def run(self: Worker) -> Dict[str, Any]:
         server.training = False
         server.release()
         with server.lock: server.broadcast()
-    return {"rank": self.rank, "steps": steps, "words": server.words, "seconds": time.perf_counter() - start, **server.stats}
+    return {"rank": self.rank, "steps": steps, "words": server.words, "seconds": time.perf_counter() - start,
+            "cpu_seconds": time.process_time() - cpu, **server.stats}
 
 # %% ../nbs/26b_ray.ipynb #9137bcf7
 def worker_class():
