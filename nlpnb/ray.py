@@ -417,16 +417,18 @@ def train(config: Union[Config, str, Path], output_path: Optional[Union[str, Pat
                 with contextlib.suppress(Exception): run.results[r].update(ray.get(workers[r].counts.remote(), timeout=30))
             for w in workers: ray.kill(w)
             if records and output_path is not None: write_report_or_warn(records, output_path / "report.html")
-        return summarize(run, time.perf_counter() - start, n_workers, max_staleness, stderr)
+        return summarize(run, time.perf_counter() - start, n_workers, max_staleness, records)
 
 # %% ../nbs/26b_ray.ipynb #46c0b857
-def summarize(run: _Run, seconds: float, n_workers: int, max_staleness: int, stderr: IO) -> Dict[str, Any]:
+def summarize(run: _Run, seconds: float, n_workers: int, max_staleness: int, records: List[Dict[str, Any]]) -> Dict[str, Any]:
     "The run's counts (summed over the workers; a failed one's words as worker 0 last heard them), printed as two lines."
     results = [run.results[r] for r in sorted(run.results)]
     total = lambda k: sum(r[k] for r in results)
     heard = run.results.get(0, {}).get("peer_words", {})      # the last word counts worker 0 heard from the failed
     words = total("words") + sum(heard.get(f["rank"], 0) for f in run.failures)
-    out = {"n_workers": n_workers, "finished": sorted(run.results), "failures": run.failures, "words": words,
+    words = max(words, records[-1]["words"] if records else 0)    # worker 0 failed: its last evaluation's count
+    stopped = any(f["rank"] == 0 for f in run.failures) or (run.failures and run.on_failure == "stop")
+    out = {"n_workers": n_workers, "finished": sorted(run.results), "failures": run.failures, "stopped_by_failure": stopped, "words": words,
            "seconds": round(seconds, 3), "words_per_second": words / seconds if seconds > 0 else 0.0,
            "grads_sent": total("grads_sent"), "applied_own": total("applied_own"), "applied_received": total("applied_received"),
            "stale": total("stale"), "max_lag": max([r["max_lag"] for r in results] or [0]), "max_staleness": max_staleness,

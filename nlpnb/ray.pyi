@@ -210,6 +210,6 @@ def train(config: Union[Config, str, Path], output_path: Optional[Union[str, Pat
     """Train the pipeline `config` describes on `n_workers` Ray actors; saves like `nlpnb train`; returns the run's counts."""
     ...
 
-def summarize(run: _Run, seconds: float, n_workers: int, max_staleness: int, stderr: IO) -> Dict[str, Any]:
+def summarize(run: _Run, seconds: float, n_workers: int, max_staleness: int, records: List[Dict[str, Any]]) -> Dict[str, Any]:
     """The run's counts (summed over the workers; a failed one's words as worker 0 last heard them), printed as two lines."""
     ...
