@@ -16,8 +16,8 @@ from .training.loop import (create_evaluation_callback, create_train_batches, in
 from .util import import_code
 
 # %% auto #0
-__all__ = ['RAY_MISSING', 'require_ray', 'param_table', 'assign_owners', 'ParamServer', 'Worker', 'worker_class', 'ClusterError',
-           'connect_ray', 'start_workers', 'why_failed', 'train', 'summarize']
+__all__ = ['RAY_MISSING', 'START_TIMEOUT', 'require_ray', 'param_table', 'assign_owners', 'ParamServer', 'Worker', 'worker_class',
+           'ClusterError', 'connect_ray', 'start_workers', 'why_failed', 'train', 'summarize']
 
 # %% ../nbs/26b_ray.ipynb #1b109879
 RAY_MISSING = 'nlpnb ray train needs Ray: pip install "nlpnb[ray]"'
@@ -275,7 +275,7 @@ def connect_ray(address: Optional[str], num_cpus: int) -> Iterator[Any]:
     if address:
         why = _reachable(address)
         if why: raise ClusterError(f"Can't reach the Ray cluster at {address}: {why}. Check the address (ray status on the head node) or leave out --address to train on this machine.")
-        try: ray.init(address=address, logging_level="WARNING", log_to_driver=True)
+        try: ray.init(address=address, logging_level="ERROR")
         except Exception as e: raise ClusterError(f"Can't connect to the Ray cluster at {address}: {' '.join(str(e).split())[:300]}") from None
     else:
         ray.init(num_cpus=max(num_cpus, os.cpu_count() or 1), include_dashboard=False, logging_level="ERROR")
@@ -283,6 +283,8 @@ def connect_ray(address: Optional[str], num_cpus: int) -> Iterator[Any]:
     finally: ray.shutdown()
 
 # %% ../nbs/26b_ray.ipynb #5a1248a7
+START_TIMEOUT = 900   # seconds for every worker to be placed and to build its pipeline
+
 def start_workers(ray, config_text: str, n_workers: int, *, code: Optional[str], output_path: Optional[Path],
                   cpus_per_worker: float, gpus_per_worker: float, max_staleness: int, broadcast: str = "update",
                   crash_at: Optional[Tuple[int, int]] = None) -> Tuple[List[Any], List[int], List[int]]:
@@ -300,7 +302,10 @@ def start_workers(ray, config_text: str, n_workers: int, *, code: Optional[str],
         crash = crash_at[1] if crash_at and crash_at[0] == r else None
         workers.append(Actor.options(**opts).remote(config_text, r, n_workers, code, str(output_path) if output_path else None,
                                                     crash, gpus_per_worker > 0))
-    try: sizes = ray.get([w.sizes.remote() for w in workers])
+    try: sizes = ray.get([w.sizes.remote() for w in workers], timeout=START_TIMEOUT)
+    except ray.exceptions.GetTimeoutError:
+        raise ClusterError(f"The {n_workers} workers did not all start within {START_TIMEOUT} s: is the cluster busy? "
+                           f"(it has {ray.available_resources().get('CPU', 0):g} CPUs free now)") from None
     except Exception as e: raise RuntimeError(f"A worker could not build the pipeline: {why_failed(e)}") from None
     if any(s != sizes[0] for s in sizes): raise RuntimeError("The workers built different pipelines from the same config")
     owners = assign_owners(sizes[0], list(range(n_workers)))
