@@ -318,8 +318,10 @@ def why_failed(e: BaseException) -> str:
     "One line for a worker's failure: the Python error it raised, or why Ray lost it."
     cause = getattr(e, "cause", None)
     if isinstance(cause, BaseException) and cause is not e: return why_failed(cause)
-    text = " ".join(l.strip() for l in str(e).splitlines() if l.strip())
+    lines = [l.strip() for l in re.sub(r"\x1b\[[0-9;]*m", "", str(e)).splitlines() if l.strip()]
+    text = " ".join(lines)
     if not type(e).__module__.startswith("ray"): return f"{type(e).__name__}: {text}"[:400]
+    if lines and re.match(r"[\w.]*(Error|Exception|Interrupt|Exit)\b[^ ]*:? ", lines[-1]): return lines[-1][:400]  # a raise
     pid, detail = re.search(r"\bpid: (\d+)", text), re.search(r"Worker exit detail: ([^.]*\.(?: [^.]*\.)?)", text)
     if detail: return f"its process{' ' + pid.group(1) if pid else ''} died ({detail.group(1)})"
     return text[:400] or type(e).__name__
