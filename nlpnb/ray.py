@@ -16,8 +16,8 @@ from .training.loop import (create_evaluation_callback, create_train_batches, in
 from .util import import_code
 
 # %% auto #0
-__all__ = ['RAY_MISSING', 'require_ray', 'param_table', 'assign_owners', 'ParamServer', 'Worker', 'worker_class', 'ClusterError',
-           'connect_ray', 'start_workers', 'why_failed', 'train', 'summarize']
+__all__ = ['RAY_MISSING', 'START_TIMEOUT', 'require_ray', 'param_table', 'assign_owners', 'ParamServer', 'Worker', 'worker_class',
+           'ClusterError', 'connect_ray', 'start_workers', 'why_failed', 'train', 'summarize']
 
 # %% ../nbs/26b_ray.ipynb #1b109879
 RAY_MISSING = 'nlpnb ray train needs Ray: pip install "nlpnb[ray]"'
@@ -226,7 +226,7 @@ def run(self: Worker) -> Dict[str, Any]:
                                  max_steps=T["max_steps"], exclude=list(T["frozen_components"]),
                                  annotating_components=list(T["annotating_components"]), before_update=before_update,
                                  should_stop=lambda: self.stopping)
-    out, unsaved, steps, start = self.output_path, False, 0, time.perf_counter()
+    out, unsaved, steps, start, cpu = self.output_path, False, 0, time.perf_counter(), time.process_time()
     try:
         for batch, info, is_best in loop:
             server.words += sum(len(eg) for eg in batch); steps = info["step"] + 1
@@ -246,7 +246,8 @@ def run(self: Worker) -> Dict[str, Any]:
         server.training = False
         server.release()
         with server.lock: server.broadcast()
-    return {"rank": self.rank, "steps": steps, "words": server.words, "seconds": time.perf_counter() - start, **server.stats}
+    return {"rank": self.rank, "steps": steps, "words": server.words, "seconds": time.perf_counter() - start,
+            "cpu_seconds": time.process_time() - cpu, **server.stats}
 
 # %% ../nbs/26b_ray.ipynb #9137bcf7
 def worker_class():
@@ -274,7 +275,7 @@ def connect_ray(address: Optional[str], num_cpus: int) -> Iterator[Any]:
     if address:
         why = _reachable(address)
         if why: raise ClusterError(f"Can't reach the Ray cluster at {address}: {why}. Check the address (ray status on the head node) or leave out --address to train on this machine.")
-        try: ray.init(address=address, logging_level="WARNING", log_to_driver=True)
+        try: ray.init(address=address, logging_level="ERROR")
         except Exception as e: raise ClusterError(f"Can't connect to the Ray cluster at {address}: {' '.join(str(e).split())[:300]}") from None
     else:
         ray.init(num_cpus=max(num_cpus, os.cpu_count() or 1), include_dashboard=False, logging_level="ERROR")
@@ -282,6 +283,8 @@ def connect_ray(address: Optional[str], num_cpus: int) -> Iterator[Any]:
     finally: ray.shutdown()
 
 # %% ../nbs/26b_ray.ipynb #5a1248a7
+START_TIMEOUT = 900   # seconds for every worker to be placed and to build its pipeline
+
 def start_workers(ray, config_text: str, n_workers: int, *, code: Optional[str], output_path: Optional[Path],
                   cpus_per_worker: float, gpus_per_worker: float, max_staleness: int, broadcast: str = "update",
                   crash_at: Optional[Tuple[int, int]] = None) -> Tuple[List[Any], List[int], List[int]]:
@@ -299,7 +302,10 @@ def start_workers(ray, config_text: str, n_workers: int, *, code: Optional[str],
         crash = crash_at[1] if crash_at and crash_at[0] == r else None
         workers.append(Actor.options(**opts).remote(config_text, r, n_workers, code, str(output_path) if output_path else None,
                                                     crash, gpus_per_worker > 0))
-    try: sizes = ray.get([w.sizes.remote() for w in workers])
+    try: sizes = ray.get([w.sizes.remote() for w in workers], timeout=START_TIMEOUT)
+    except ray.exceptions.GetTimeoutError:
+        raise ClusterError(f"The {n_workers} workers did not all start within {START_TIMEOUT} s: is the cluster busy? "
+                           f"(it has {ray.available_resources().get('CPU', 0):g} CPUs free now)") from None
     except Exception as e: raise RuntimeError(f"A worker could not build the pipeline: {why_failed(e)}") from None
     if any(s != sizes[0] for s in sizes): raise RuntimeError("The workers built different pipelines from the same config")
     owners = assign_owners(sizes[0], list(range(n_workers)))
@@ -312,8 +318,10 @@ def why_failed(e: BaseException) -> str:
     "One line for a worker's failure: the Python error it raised, or why Ray lost it."
     cause = getattr(e, "cause", None)
     if isinstance(cause, BaseException) and cause is not e: return why_failed(cause)
-    text = " ".join(l.strip() for l in str(e).splitlines() if l.strip())
+    lines = [l.strip() for l in re.sub(r"\x1b\[[0-9;]*m", "", str(e)).splitlines() if l.strip()]
+    text = " ".join(lines)
     if not type(e).__module__.startswith("ray"): return f"{type(e).__name__}: {text}"[:400]
+    if lines and re.match(r"[\w.]*(Error|Exception|Interrupt|Exit)\b[^ ]*:? ", lines[-1]): return lines[-1][:400]  # a raise
     pid, detail = re.search(r"\bpid: (\d+)", text), re.search(r"Worker exit detail: ([^.]*\.(?: [^.]*\.)?)", text)
     if detail: return f"its process{' ' + pid.group(1) if pid else ''} died ({detail.group(1)})"
     return text[:400] or type(e).__name__
@@ -416,16 +424,18 @@ def train(config: Union[Config, str, Path], output_path: Optional[Union[str, Pat
                 with contextlib.suppress(Exception): run.results[r].update(ray.get(workers[r].counts.remote(), timeout=30))
             for w in workers: ray.kill(w)
             if records and output_path is not None: write_report_or_warn(records, output_path / "report.html")
-        return summarize(run, time.perf_counter() - start, n_workers, max_staleness, stderr)
+        return summarize(run, time.perf_counter() - start, n_workers, max_staleness, records)
 
 # %% ../nbs/26b_ray.ipynb #46c0b857
-def summarize(run: _Run, seconds: float, n_workers: int, max_staleness: int, stderr: IO) -> Dict[str, Any]:
+def summarize(run: _Run, seconds: float, n_workers: int, max_staleness: int, records: List[Dict[str, Any]]) -> Dict[str, Any]:
     "The run's counts (summed over the workers; a failed one's words as worker 0 last heard them), printed as two lines."
     results = [run.results[r] for r in sorted(run.results)]
     total = lambda k: sum(r[k] for r in results)
     heard = run.results.get(0, {}).get("peer_words", {})      # the last word counts worker 0 heard from the failed
     words = total("words") + sum(heard.get(f["rank"], 0) for f in run.failures)
-    out = {"n_workers": n_workers, "finished": sorted(run.results), "failures": run.failures, "words": words,
+    words = max(words, records[-1]["words"] if records else 0)    # worker 0 failed: its last evaluation's count
+    stopped = any(f["rank"] == 0 for f in run.failures) or (run.failures and run.on_failure == "stop")
+    out = {"n_workers": n_workers, "finished": sorted(run.results), "failures": run.failures, "stopped_by_failure": stopped, "words": words,
            "seconds": round(seconds, 3), "words_per_second": words / seconds if seconds > 0 else 0.0,
            "grads_sent": total("grads_sent"), "applied_own": total("applied_own"), "applied_received": total("applied_received"),
            "stale": total("stale"), "max_lag": max([r["max_lag"] for r in results] or [0]), "max_staleness": max_staleness,

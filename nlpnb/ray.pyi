@@ -11,7 +11,7 @@ from .training.loggers import log_record
 from .training.loop import create_evaluation_callback, create_train_batches, init_nlp, missing_training_settings, output_lock, resolve_training, save_pipeline, train_while_improving, write_report_or_warn
 from .util import import_code
 from fastcore.basics import patch
-__all__ = ['RAY_MISSING', 'require_ray', 'param_table', 'assign_owners', 'ParamServer', 'Worker', 'worker_class', 'ClusterError', 'connect_ray', 'start_workers', 'why_failed', 'train', 'summarize']
+__all__ = ['RAY_MISSING', 'START_TIMEOUT', 'require_ray', 'param_table', 'assign_owners', 'ParamServer', 'Worker', 'worker_class', 'ClusterError', 'connect_ray', 'start_workers', 'why_failed', 'train', 'summarize']
 RAY_MISSING = 'nlpnb ray train needs Ray: pip install "nlpnb[ray]"'
 
 def require_ray():
@@ -161,6 +161,7 @@ def _reachable(address: str, timeout: float=5.0) -> Optional[str]:
 def connect_ray(address: Optional[str], num_cpus: int) -> Iterator[Any]:
     """The `ray` module, connected: to `address`, to the Ray already running here, or to a new local Ray."""
     ...
+START_TIMEOUT = 900
 
 def start_workers(ray, config_text: str, n_workers: int, *, code: Optional[str], output_path: Optional[Path], cpus_per_worker: float, gpus_per_worker: float, max_staleness: int, broadcast: str='update', crash_at: Optional[Tuple[int, int]]=None) -> Tuple[List[Any], List[int], List[int]]:
     """Start `n_workers` Worker actors and connect them; returns the actors, the owner map and the parameter sizes."""
@@ -210,6 +211,6 @@ def train(config: Union[Config, str, Path], output_path: Optional[Union[str, Pat
     """Train the pipeline `config` describes on `n_workers` Ray actors; saves like `nlpnb train`; returns the run's counts."""
     ...
 
-def summarize(run: _Run, seconds: float, n_workers: int, max_staleness: int, stderr: IO) -> Dict[str, Any]:
+def summarize(run: _Run, seconds: float, n_workers: int, max_staleness: int, records: List[Dict[str, Any]]) -> Dict[str, Any]:
     """The run's counts (summed over the workers; a failed one's words as worker 0 last heard them), printed as two lines."""
     ...

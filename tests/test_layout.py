@@ -89,6 +89,13 @@ def test_import_nlpnb_loads_no_command_line():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]", f"`import nlpnb` loaded {out}"
 
+def test_optional_extras_load_only_when_used():
+    "`import nlpnb`, `nlpnb.ray` and every command's module load no optional extra (ray, torch, transformers)."
+    code = ("import sys, nlpnb, nlpnb.ray, nlpnb.cli; nlpnb.cli.main(['--version']); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('ray', 'torch', 'transformers')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out.splitlines()[-1] == "[]", f"importing nlpnb loaded {out}"
+
 def test_area_of_examples():
     assert area_of("nlpnb.training.example") == "data"
     assert area_of("nlpnb.training.loop") == "workflow"

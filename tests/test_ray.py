@@ -80,6 +80,18 @@ def test_a_killed_worker_is_reported_and_the_run_ends_with_a_loadable_model(ray_
     doc = load(tmp_path / "out" / "model-last")("A short test sentence.")
     assert all(t.tag_ for t in doc)
 
+def test_when_worker_0_dies_a_living_worker_saves_model_last(ray_cluster, corpus, tmp_path):
+    import nlpnb.ray
+    from nlpnb.config import load_config
+    config, overrides = corpus
+    err = io.StringIO()
+    result = nlpnb.ray.train(load_config(config, {**overrides, "training.max_epochs": 1}), tmp_path / "out", n_workers=2,
+                             crash_at=(0, 3), stdout=io.StringIO(), stderr=err)
+    assert result["stopped_by_failure"] and [f["rank"] for f in result["failures"]] == [0], err.getvalue()
+    assert "✘ Worker 0 failed: its process" in err.getvalue() and "worker 1 saved its weights" in err.getvalue(), err.getvalue()
+    from nlpnb.language import load
+    assert all(t.tag_ for t in load(tmp_path / "out" / "model-last")("Another short sentence."))
+
 def test_an_unreachable_address_is_one_line(corpus):
     config, overrides = corpus
     res = nlpnb("ray", "train", config, "--address", "127.0.0.1:9", *cli_overrides(overrides))

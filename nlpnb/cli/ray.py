@@ -41,6 +41,10 @@ def ray_train_cli(args: argparse.Namespace) -> int:
     result = train(config, args.output, n_workers=args.n_workers, address=args.address, code=args.code,
                    cpus_per_worker=args.cpus_per_worker, gpus_per_worker=args.gpus_per_worker,
                    max_staleness=args.max_staleness, broadcast=args.broadcast, on_failure=args.on_failure)
+    if result["stopped_by_failure"]:
+        failed = "; ".join(f"worker {f['rank']}: {f['error']}" for f in result["failures"])
+        raise RuntimeError(f"training stopped because a worker failed ({failed})"
+                           + (f"; {Path(args.output) / 'model-last'} holds the last good model" if args.output else ""))
     if args.output:
         best = result["model_best"]
         print(styled("✔", "green", sys.stderr) + f" Saved pipeline to output directory {Path(args.output) / 'model-last'}"
