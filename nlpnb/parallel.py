@@ -79,9 +79,11 @@ def _tasks(nlp, texts: Iterable[Any], batch_size: int) -> Iterator[Tuple[str, in
     if batch: yield task(batch)
 
 def start_method() -> str:
-    "`fork` where the platform has it and it is the safe default (Linux), else `spawn`; `$NLPNB_START_METHOD` wins."
+    "`fork` where the platform has it and it is the safe default (Linux, on the CPU), else `spawn`; `$NLPNB_START_METHOD` wins."
     wanted = os.environ.get("NLPNB_START_METHOD")
     if wanted: return wanted
+    from thinc.api import get_current_ops
+    if type(get_current_ops()).__name__ == "CupyOps": return "spawn"   # a forked child can't use its parent's CUDA context
     return "fork" if sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods() else "spawn"
 
 # %% ../nbs/07a_parallel.ipynb #125ea6f1
