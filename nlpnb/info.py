@@ -23,6 +23,7 @@ def assemble(config: Config) -> Language:
     components = config.interpolate().get("components", {}) if not config.is_interpolated else config.get("components", {})
     sourced = [name for name in nlp.component_names if "source" in components.get(name, {})]
     with nlp.select_pipes(disable=[n for n in sourced if n in nlp.pipe_names]): nlp.initialize()
+    nlp.meta["sources"] = [{"name": str(components[n]["source"]), "component": components[n].get("component", n), "as": n} for n in sourced]
     return nlp
 
 # %% ../nbs/76_info.ipynb #9308a19a

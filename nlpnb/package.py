@@ -10,7 +10,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 import srsly
 from .installed import ENTRY_POINT_GROUP, version_range
 from .language import load
-from .util import import_code
+from .util import dot_get, import_code
 
 # %% auto #0
 __all__ = ['META_DEFAULTS', 'PROMPTS', 'SETUP_PY', 'PYPROJECT', 'INIT_PY', 'PackageError', 'package_name', 'check_version',
@@ -60,6 +60,9 @@ def package_meta(input_dir: Union[str, Path], *, meta: Optional[Dict[str, Any]] 
     if version: out["version"] = version
     out.update(lang=nlp.lang, pipeline=nlp.component_names, components=nlp.component_names, disabled=nlp.disabled,
                labels=pipeline_labels(nlp), nlpnb_version=version_range(), code=[f"code/{Path(p).name}" for p in code])
+    vectors = dot_get(nlp.config.interpolate(), "initialize.vectors", None)
+    if vectors and not any(src.get("type") == "vectors" for src in out["sources"] if isinstance(src, dict)):
+        out["sources"] = [*out["sources"], {"name": str(vectors), "type": "vectors"}]
     out["requirements"] = [f"nlpnb{out['nlpnb_version']}"]
     package_name(out); out["version"] = check_version(out["version"])
     return out

@@ -4,38 +4,18 @@
 
 # %% ../nbs/07a_parallel.ipynb #58f449fc
 from __future__ import annotations
-import builtins, multiprocessing, os, sys, tempfile
+import builtins, multiprocessing, os, shutil, sys, tempfile
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, Iterable, Iterator, List, Tuple
-import srsly
 from .tokens import Doc, DocBin
 
 # %% auto #0
-__all__ = ['pipeline_to_bytes', 'pipeline_from_bytes', 'user_code_files', 'worker_error', 'start_method', 'pipe_processes']
+__all__ = ['user_code_files', 'worker_error', 'start_method', 'pipe_processes']
 
 # %% ../nbs/07a_parallel.ipynb #ac30cd70
-def pipeline_to_bytes(nlp) -> bytes:
-    "The pipeline as msgpack bytes: each file `nlp.to_disk` writes, by relative path."
-    with tempfile.TemporaryDirectory() as d:
-        nlp.to_disk(Path(d) / "p")
-        root = Path(d) / "p"
-        return srsly.msgpack_dumps({str(p.relative_to(root).as_posix()): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()})
-
-def pipeline_from_bytes(data: bytes):
-    "The pipeline that `pipeline_to_bytes` packed, loaded with `nlpnb.load`."
-    from nlpnb.language import load
-    files = srsly.msgpack_loads(data)
-    with tempfile.TemporaryDirectory() as d:
-        root = Path(d)
-        for rel, content in files.items():
-            target = (root / rel).resolve()
-            if root.resolve() not in target.parents: raise ValueError(f"pipeline bytes: path {rel!r} is outside the pipeline")
-            target.parent.mkdir(parents=True, exist_ok=True); target.write_bytes(content)
-        return load(root)
-
-# %% ../nbs/07a_parallel.ipynb #72ac2e8b
 _WORKER: dict = {}
 
 def user_code_files() -> List[str]:
@@ -43,10 +23,11 @@ def user_code_files() -> List[str]:
     return [m.__file__ for name, m in list(sys.modules.items()) if name.startswith("nlpnb_user_code_") and getattr(m, "__file__", None)]
 
 def _init_worker(pipeline: Any, code_files: List[str]) -> None:
-    if isinstance(pipeline, (bytes, bytearray)):
+    if isinstance(pipeline, str):
+        from nlpnb.language import load
         from nlpnb.util import import_code
         for path in code_files: import_code(path)
-        pipeline = pipeline_from_bytes(pipeline)
+        pipeline = load(pipeline)
     _WORKER["nlp"] = pipeline
 
 def _docbin_bytes(docs: List[Doc]) -> bytes:
@@ -98,9 +79,11 @@ def _tasks(nlp, texts: Iterable[Any], batch_size: int) -> Iterator[Tuple[str, in
     if batch: yield task(batch)
 
 def start_method() -> str:
-    "`fork` where the platform has it and it is the safe default (Linux), else `spawn`; `$NLPNB_START_METHOD` wins."
+    "`fork` where the platform has it and it is the safe default (Linux, on the CPU), else `spawn`; `$NLPNB_START_METHOD` wins."
     wanted = os.environ.get("NLPNB_START_METHOD")
     if wanted: return wanted
+    from thinc.api import get_current_ops
+    if type(get_current_ops()).__name__ == "CupyOps": return "spawn"   # a forked child can't use its parent's CUDA context
     return "fork" if sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods() else "spawn"
 
 # %% ../nbs/07a_parallel.ipynb #125ea6f1
@@ -109,13 +92,18 @@ def pipe_processes(nlp, texts: Iterable[Any], *, batch_size: int = 1000, n_proce
     if n_process == -1: n_process = os.cpu_count() or 1
     if not isinstance(n_process, int) or n_process < 1: raise ValueError(f"n_process must be a positive integer or -1, got {n_process!r}")
     if batch_size < 1: raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    method = start_method()
-    payload = nlp if method == "fork" else pipeline_to_bytes(nlp)
+    method, saved = start_method(), None
+    if method != "fork":
+        saved = Path(tempfile.mkdtemp(prefix="nlpnb-pipe-")); nlp.to_disk(saved / "pipeline")
     pool = ProcessPoolExecutor(n_process, mp_context=multiprocessing.get_context(method), initializer=_init_worker,
-                               initargs=(payload, user_code_files()))
+                               initargs=(nlp if saved is None else str(saved / "pipeline"), user_code_files()))
     pending: deque = deque()
     def results(future) -> Iterator[Doc]:
-        status, data = future.result()
+        try: status, data = future.result()
+        except BrokenProcessPool as e:
+            raise RuntimeError(f"A worker process of nlp.pipe(n_process={n_process}) died ({e}). With the '{method}' start "
+                               "method" + (", the calling script must run its code under if __name__ == '__main__':" if method != "fork"
+                               else ": it may have run out of memory or been killed")) from None
         if status == "error": raise worker_error(*data)
         yield from DocBin().from_bytes(data).get_docs(nlp.vocab)
     try:
@@ -125,3 +113,4 @@ def pipe_processes(nlp, texts: Iterable[Any], *, batch_size: int = 1000, n_proce
         while pending: yield from results(pending.popleft())
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        if saved is not None: shutil.rmtree(saved, ignore_errors=True)

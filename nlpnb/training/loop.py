@@ -162,9 +162,17 @@ def save_pipeline(nlp: Language, path: Path, optimizer: Optimizer, before_to_dis
         (before_to_disk(nlp) if before_to_disk else nlp).to_disk(path)
 
 # %% ../../nbs/25_train.ipynb #8bddff34
+def _json_scores(value: Any) -> Any:
+    "Scores as plain JSON: numbers (numpy's too) as floats, tables as dicts of them; anything else None."
+    if isinstance(value, dict):
+        out = {str(k): _json_scores(v) for k, v in value.items()}
+        return {k: v for k, v in out.items() if v is not None}
+    if isinstance(value, bool) or not hasattr(value, "__float__"): return None
+    return float(value)
+
 def performance_meta(info: Dict[str, Any]) -> Dict[str, Any]:
     "The `performance` block of meta.json for an evaluation's `info`: its scores, speed and losses."
-    perf = {k: v for k, v in (info.get("other_scores") or {}).items() if isinstance(v, (int, float, dict)) and not isinstance(v, bool)}
+    perf = _json_scores(info.get("other_scores") or {})
     perf.update({f"{name}_loss": float(loss) for name, loss in (info.get("losses") or {}).items()})
     return perf
 
