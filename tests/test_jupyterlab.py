@@ -170,6 +170,7 @@ def drive(page, url: str, tmp_path: Path) -> None:
         widths.add(bar.evaluate("e => e.style.width"))
         page.wait_for_timeout(100)
     assert monitor.locator("svg.nlpnb-chart").count() >= 2
+    assert "------  ------" in monitor.text_content()       # the log accordion holds the console table
     shot(monitor, "quickstart_monitor_training", tmp_path)
 
     # Stop, clicked while the training cell blocks in run.wait(): training ends within seconds, the next cell runs
