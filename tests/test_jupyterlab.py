@@ -1,7 +1,7 @@
 """The quickstart tutorial in a real JupyterLab 4, driven in headless Chromium with Playwright, as a reader runs it:
 Run All, the QuickstartConfig and the training monitor render (no "Error displaying widget"), the monitor's table gains
 rows and its progress bar moves, and a click on Stop while the cell blocks in `run.wait()` ends training within seconds
-with model-last on disk.
+with model-last on disk; so does Kernel > Interrupt.
 
 The server runs on 127.0.0.1 on a free port with a random token, in a temporary folder with its own Jupyter config,
 data and runtime folders, and is stopped by the test. Skipped (with the reason) without jupyterlab, playwright or a
@@ -188,4 +188,20 @@ def drive(page, url: str, tmp_path: Path) -> None:
     shot(report, "quickstart_report", tmp_path, top_only=True)
     assert page.get_by_text("Error displaying widget").count() == 0
     import nlpnb
+    assert nlpnb.load(model_last).pipe_names == ["tok2vec", "tagger", "parser"]
+
+    # Kernel > Interrupt while the training cell, run again, waits in run.wait(): training stops, the cell says where
+    # model-last is, and the traceback doesn't run through threading.py
+    train_cell = page.locator(".jp-CodeCell", has_text="nlp = run.wait()")
+    train_cell.locator(".jp-InputArea-editor").click()
+    page.keyboard.press("Control+Enter")
+    monitor.locator("tr.nlpnb-eval").first.wait_for(timeout=RUN_LIMIT * 1000)
+    interrupted = time.time()
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Kernel$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Interrupt Kernel$")).click()
+    error = train_cell.locator(".jp-OutputArea-output", has_text="KeyboardInterrupt: training stopped after step")
+    error.wait_for(timeout=20_000)
+    assert time.time() - interrupted < 10, f"training ended {time.time() - interrupted:.1f} s after the interrupt"
+    assert "model-last is saved in" in error.inner_text() and "threading.py" not in error.inner_text()
+    assert "Stopped after step" in monitor.inner_text()
     assert nlpnb.load(model_last).pipe_names == ["tok2vec", "tagger", "parser"]
