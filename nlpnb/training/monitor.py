@@ -219,11 +219,12 @@ class _CommPump:
         try: from ipykernel.eventloops import get_shell_stream     # ipykernel 7: the main shell's end of its pipe
         except ImportError: get_shell_stream = lambda k: k.shell_stream
         self.kernel, self.stream, self.held = kernel, get_shell_stream(kernel), []
+        self.callback = self.stream._recv_callback                  # the kernel's handler, given back on exit
+        if self.callback is None or kernel.session is None: raise RuntimeError("no shell stream handler to stand in for")
         self.comms = getattr(kernel, "comm_manager", None)
         if self.comms is None: from comm import get_comm_manager; self.comms = get_comm_manager()
 
     def __enter__(self) -> Callable[[], None]:
-        self.callback = self.stream._recv_callback
         self.stream.on_recv(self._recv, copy=False)
         return lambda: self.stream.flush()          # read what has arrived, through `_recv`
 

@@ -158,8 +158,8 @@ class _CommPump:
     kernel: Any
     stream: Any
     held: Any
-    comms: Any
     callback: Any
+    comms: Any
 
     def __init__(self, kernel):
         ...
