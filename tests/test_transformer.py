@@ -150,6 +150,25 @@ def test_trained_pipeline_loads_offline_without_its_model_directory(trained, tmp
 
 @needs_trf
 @needs_data
+def test_sourcing_the_tagger_with_replace_listeners_gives_it_its_own_transformer(trained, tmp_path):
+    "Sourced from the trained pipeline with replace_listeners, the tagger carries a copy of the transformer, and saves it."
+    import nlpnb
+    tmp, _, _ = trained
+    texts = [" ".join(t.text for t in doc) for doc in ewt_docs(10)]
+    source = nlpnb.load(tmp / "out" / "model-last")
+    expected = [[t.tag_ for t in doc] for doc in source.pipe(texts)]
+    config = nlpnb.blank("en").config
+    config["nlp"]["pipeline"] = ["tagger"]
+    config["components"] = {"tagger": {"source": str(tmp / "out" / "model-last"), "replace_listeners": ["model.tok2vec"]}}
+    nlp = nlpnb.Language.from_config(config)
+    assert nlp.pipe_names == ["tagger"]
+    assert nlp.config["components"]["tagger"]["model"]["tok2vec"]["@architectures"] == "nlpnb.Tok2VecTransformer.v1"
+    assert [[t.tag_ for t in doc] for doc in nlp.pipe(texts)] == expected
+    nlp.to_disk(tmp_path / "alone")
+    assert [[t.tag_ for t in doc] for doc in nlpnb.load(tmp_path / "alone").pipe(texts)] == expected
+
+@needs_trf
+@needs_data
 def test_grad_factor_zero_freezes_the_transformer_for_that_listener(tiny):
     import nlpnb
     from thinc.api import Adam
