@@ -79,10 +79,11 @@ def _component_block(factory: str, optimize: str = "efficiency") -> Dict[str, An
 TRANSFORMER_LISTENER = {"@architectures": "nlpnb.TransformerListener.v1", "grad_factor": 1.0,
                         "pooling": {"@layers": "reduce_mean.v1"}, "upstream": "*"}
 
-def use_transformer(optimize: str, transformer: Optional[bool] = None) -> bool:
-    "Whether the template shares a transformer: as asked, else when optimizing for accuracy with the extra installed."
-    from nlpnb.ml.transformer import has_transformers
-    return (optimize == "accuracy" and has_transformers()) if transformer is None else bool(transformer)
+def use_transformer(optimize: str, gpu: bool = False, transformer: Optional[bool] = None) -> bool:
+    "Whether the template shares a transformer: as asked, else for accuracy on a GPU where the extra is installed."
+    from nlpnb.ml.transformer import has_transformers, require_transformers
+    if transformer: require_transformers()      # asked for without the extra: say which extra to install
+    return (optimize == "accuracy" and gpu and has_transformers()) if transformer is None else bool(transformer)
 
 def transformer_block(gpu: bool = False) -> Dict[str, Any]:
     "The `transformer` component block: MiniLM from its local package (else by its HuggingFace name)."
@@ -132,7 +133,7 @@ def base_config(lang: str = "en", pipeline: List[str] = (), *, optimize: str = "
     paths = {"train": None, "dev": None}
     if vectors is not None: paths = with_static_vectors(components, paths, vectors)
     sections = {"paths": paths, "nlp": {"lang": lang, "pipeline": names}, "components": components}
-    if "tok2vec" in names and "tok2vec" not in pipeline and use_transformer(optimize, transformer):
+    if "tok2vec" in names and "tok2vec" not in pipeline and use_transformer(optimize, gpu, transformer):
         sections = with_transformer(sections, gpu)
     base = Config().from_str(Config(sections, section_order=CONFIG_SECTION_ORDER).to_str(), interpolate=False)
     return add_pretraining(base) if pretraining else base

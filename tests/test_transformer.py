@@ -102,7 +102,7 @@ def trained(tmp_path_factory):
     conllu_slice(EWT / "en_ewt-ud-train.conllu", tmp / "train.conllu", 300)
     conllu_slice(EWT / "en_ewt-ud-dev.conllu", tmp / "dev.conllu", 60)
     for split in ("train", "dev"): assert nlpnb("convert", tmp / f"{split}.conllu", tmp / "corpus", "-n", "5").returncode == 0
-    init = nlpnb("init", "config", tmp / "config.cfg", "--pipeline", "tagger,parser", "--optimize", "accuracy")
+    init = nlpnb("init", "config", tmp / "config.cfg", "--pipeline", "tagger,parser", "--optimize", "accuracy", "--transformer")
     assert init.returncode == 0, init.stderr
     overrides = ["--paths.train", tmp / "corpus" / "train.nlpnb", "--paths.dev", tmp / "corpus" / "dev.nlpnb",
                  "--components.transformer.model.name", model_dir, "--training.max_steps", "30", "--training.eval_frequency", "10",

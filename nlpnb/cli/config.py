@@ -91,8 +91,9 @@ def _init_config_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--optimize", "-o", default="efficiency", choices=["efficiency", "accuracy"],
                    help="smaller, faster models, or larger, more accurate ones")
     p.add_argument("--gpu", "-G", action="store_true", help="a config meant to be trained on a GPU")
-    p.add_argument("--no-transformer", dest="transformer", action="store_const", const=False, default=None,
-                   help="with --optimize accuracy, keep the CNN tok2vec where the transformers extra is installed")
+    p.add_argument("--transformer", action=argparse.BooleanOptionalAction, default=None,
+                   help="share a pretrained transformer instead of the CNN tok2vec (needs the transformers extra); "
+                        "default: with --optimize accuracy --gpu where the extra is installed")
     p.add_argument("--pretraining", "-pt", action="store_true", help="add a [pretraining] block, for nlpnb pretrain")
     p.add_argument("--vectors", nargs="?", const="", default=None, metavar="PATH",
                    help="use static vectors (include_static_vectors = true); PATH: a pipeline from 'nlpnb init vectors', "
