@@ -27,9 +27,18 @@ def resolve_annotations(func: Callable) -> Callable:
         func.__annotations__ = {k: hints.get(k, Any) if isinstance(v, str) else v for k, v in annotations.items()}
     return func
 
+_ENTRY_POINTS: dict = {}   # entry-point group -> its entry points; catalogue reads the installed ones once, at import
+
 class _Registry(catalogue.Registry):
     "A catalogue registry whose functions come out with their type hints evaluated (at lookup, when their module is complete)."
     def get(self, name: str) -> Any: return resolve_annotations(super().get(name))
+
+    def _get_entry_points(self) -> list:
+        # catalogue filters every installed entry point by group on each `get` and `in` (about 2 ms each, 0.1 CPU-s of a
+        # pipeline load); the group's list can't change after catalogue's import, so filter it once
+        group = self.entry_point_namespace
+        if group not in _ENTRY_POINTS: _ENTRY_POINTS[group] = list(super()._get_entry_points())
+        return _ENTRY_POINTS[group]
 
 # %% ../nbs/11_registry.ipynb #36745425
 def _create(name: str) -> _Registry:

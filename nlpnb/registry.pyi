@@ -14,11 +14,15 @@ NLPNB_REGISTRIES = ('architectures', 'factories', 'readers', 'batchers', 'logger
 def resolve_annotations(func: Callable) -> Callable:
     """Evaluate string annotations (`from __future__ import annotations`) so a config's values can be validated against them."""
     ...
+_ENTRY_POINTS: dict
 
 class _Registry(catalogue.Registry):
     """A catalogue registry whose functions come out with their type hints evaluated (at lookup, when their module is complete)."""
 
     def get(self, name: str) -> Any:
+        ...
+
+    def _get_entry_points(self) -> list:
         ...
 
 def _create(name: str) -> _Registry:

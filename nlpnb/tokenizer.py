@@ -520,7 +520,9 @@ def from_dict(self: Tokenizer, data: Dict[str, Any], source: str = "tokenizer da
         if value is None: fns[name] = None; continue
         if not (isinstance(value, (list, tuple)) and len(value) == 2 and isinstance(value[0], str)):
             raise ValueError(f"Corrupt {source}: {name} should be [pattern, flags], got {value!r}")
-        try: fns[name] = getattr(re.compile(value[0], int(value[1])), method)
+        # without re.UNICODE (implied for str patterns) the key matches the default rules' `re.compile(pattern)`, so
+        # loading a pipeline finds them in re's cache instead of compiling them again (12% of a cached `nlpnb.load`)
+        try: fns[name] = getattr(re.compile(value[0], int(value[1]) & ~re.UNICODE), method)
         except (re.error, TypeError, ValueError) as e: raise ValueError(f"Corrupt {source}: bad regex for {name}: {e}") from None
     for name, fn in fns.items(): setattr(self, "_" + name, fn)
     self.rules = data.get("exceptions", {})

@@ -10,8 +10,6 @@ from typing import Any, Callable, Dict, Iterable, Iterator, Optional, Set, Tuple
 import numba
 import numpy as np
 import srsly
-from numba import types as nb_types
-from numba.typed import Dict as NumbaDict
 from fastcore.basics import patch
 from .strings import StringStore
 from .symbols import *
@@ -21,7 +19,7 @@ from .vectors import Vectors, vector_similarity
 # %% auto #0
 __all__ = ['LEX_ATTRS', 'lower', 'word_shape', 'prefix', 'suffix', 'is_alpha', 'is_ascii', 'is_digit', 'is_lower', 'is_upper',
            'is_title', 'is_space', 'is_punct', 'is_bracket', 'is_quote', 'is_left_punct', 'is_right_punct',
-           'is_currency', 'like_num', 'like_url', 'like_email', 'Lexeme', 'Vocab']
+           'is_currency', 'like_num', 'like_url', 'like_email', 'Lexeme', 'LexTable', 'Vocab']
 
 # %% ../nbs/02_vocab.ipynb #52533d01
 def lower(s: str) -> str: return s.lower()
@@ -130,20 +128,61 @@ class Lexeme:
 _MISSING = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 @numba.njit(cache=True, nogil=True)
-def _lookup(table, keys: np.ndarray, out: np.ndarray) -> int:
-    "Fill `out` with `table[keys]`, `_MISSING` where absent; return how many were absent."
+def _probe(keys: np.ndarray, used: np.ndarray, values: np.ndarray, queries: np.ndarray, out: np.ndarray) -> int:
+    "Fill `out` with the values of `queries`, `_MISSING` where absent; return how many were absent."
+    mask = np.uint64(len(keys) - 1)
     n_missing = 0
-    for i in range(len(keys)):
-        value = table.get(keys[i], _MISSING)
-        out[i] = value
-        if value == _MISSING: n_missing += 1
+    for i in range(len(queries)):
+        q = queries[i]
+        j = q & mask
+        out[i] = _MISSING
+        while used[j]:
+            if keys[j] == q:
+                out[i] = values[j]
+                break
+            j = (j + np.uint64(1)) & mask
+        if out[i] == _MISSING: n_missing += 1
     return n_missing
 
-@numba.njit(cache=True, nogil=True)
-def _insert(table, keys: np.ndarray, values: np.ndarray) -> None:
-    for i in range(len(keys)): table[keys[i]] = values[i]
+class LexTable:
+    "uint64 word key -> uint64 value, looked up in bulk by `_probe`; kept at most half full."
+    def __init__(self, capacity: int = 1024):
+        self.keys, self.values = np.zeros(capacity, np.uint64), np.zeros(capacity, np.uint64)
+        self.used, self.n = np.zeros(capacity, np.bool_), 0
 
-def _new_table() -> NumbaDict: return NumbaDict.empty(key_type=nb_types.uint64, value_type=nb_types.uint64)
+    def lookup(self, queries: np.ndarray, out: np.ndarray) -> int: return _probe(self.keys, self.used, self.values, queries, out)
+
+    def __setitem__(self, key: int, value: int) -> None:
+        mask = len(self.keys) - 1
+        j = int(key) & mask
+        while self.used[j] and int(self.keys[j]) != int(key): j = (j + 1) & mask
+        if not self.used[j]: self.used[j], self.keys[j], self.n = True, key, self.n + 1
+        self.values[j] = value
+        if 2 * self.n > len(self.keys): self._grow(len(self.keys))
+
+    def add_new(self, keys: np.ndarray, values: np.ndarray) -> None:
+        "Insert distinct `keys` that are not in the table, all at once (numpy probing rounds, no Python loop per key)."
+        self._grow(len(keys))
+        keys, values = keys.astype(np.uint64), values.astype(np.uint64)
+        mask, step = np.uint64(len(self.keys) - 1), np.uint64(0)
+        while len(keys):
+            slots = (keys + step) & mask
+            free = ~self.used[slots]
+            _, first = np.unique(slots, return_index=True)   # one key per free slot in this round
+            take = np.zeros(len(keys), bool); take[first] = True; take &= free
+            self.used[slots[take]], self.keys[slots[take]], self.values[slots[take]] = True, keys[take], values[take]
+            self.n += int(take.sum())
+            keys, values, step = keys[~take], values[~take], step + np.uint64(1)
+
+    def _grow(self, extra: int) -> None:
+        "Make room for `extra` more keys (at most half full after them)."
+        if 2 * (self.n + extra) <= len(self.keys): return
+        size = len(self.keys)
+        while 2 * (self.n + extra) > size: size *= 4
+        used = self.used
+        old_keys, old_values = self.keys[used], self.values[used]
+        self.__init__(size)
+        self.add_new(old_keys, old_values)
 
 # %% ../nbs/02_vocab.ipynb #15b49af4
 class Vocab:
@@ -160,7 +199,7 @@ class Vocab:
         if vectors is not None: self.vectors = vectors
         self._seen: Set[int] = set()
         self._lex_cache: Dict[int, Dict[int, Any]] = {}
-        self._lex_tables: Dict[int, NumbaDict] = {}
+        self._lex_tables: Dict[int, LexTable] = {}
 
     def _compute(self, orth: int, attr: int) -> Any:
         "Attribute `attr` of the word `orth`, from its getter (keys for string attributes)."
@@ -197,12 +236,12 @@ def lex_attr_array(self: Vocab, orths: np.ndarray, attr: int) -> np.ndarray:
     "Attribute `attr` of each word in `orths`, as uint64 (keys for string attributes, 0/1 for flags)."
     orths = np.ascontiguousarray(orths, dtype=np.uint64)
     table = self._lex_tables.get(attr)
-    if table is None: table = self._lex_tables[attr] = _new_table()
+    if table is None: table = self._lex_tables[attr] = LexTable()
     out = np.empty(len(orths), dtype=np.uint64)
-    if _lookup(table, orths, out):
+    if table.lookup(orths, out):
         new = np.unique(orths[out == _MISSING])
-        _insert(table, new, np.array([int(self.lex_value(o, attr)) for o in new.tolist()], dtype=np.uint64))
-        _lookup(table, orths, out)
+        table.add_new(new, np.array([int(self.lex_value(o, attr)) for o in new.tolist()], dtype=np.uint64))
+        table.lookup(orths, out)
     return out
 
 @patch
@@ -210,7 +249,7 @@ def set_lex_attr(self: Vocab, orth: int, attr: int, value: Any) -> None:
     "Override one lexical attribute of a word (e.g. a norm from a tokenizer exception)."
     value = self.strings.add(value) if attr in _STRING_ATTRS and isinstance(value, str) else value
     self._lex_cache.setdefault(attr, {})[orth] = value
-    if attr in self._lex_tables: self._lex_tables[attr][np.uint64(orth)] = np.uint64(int(value))
+    if attr in self._lex_tables: self._lex_tables[attr][orth] = int(value)
     self._seen.add(orth)
 
 # %% ../nbs/02_vocab.ipynb #e472384b

@@ -7,14 +7,12 @@ from typing import Any, Callable, Dict, Iterable, Iterator, Optional, Set, Tuple
 import numba
 import numpy as np
 import srsly
-from numba import types as nb_types
-from numba.typed import Dict as NumbaDict
 from fastcore.basics import patch
 from .strings import StringStore
 from .symbols import *
 from .symbols import ATTR_NAMES_BY_ID
 from .vectors import Vectors, vector_similarity
-__all__ = ['LEX_ATTRS', 'lower', 'word_shape', 'prefix', 'suffix', 'is_alpha', 'is_ascii', 'is_digit', 'is_lower', 'is_upper', 'is_title', 'is_space', 'is_punct', 'is_bracket', 'is_quote', 'is_left_punct', 'is_right_punct', 'is_currency', 'like_num', 'like_url', 'like_email', 'Lexeme', 'Vocab']
+__all__ = ['LEX_ATTRS', 'lower', 'word_shape', 'prefix', 'suffix', 'is_alpha', 'is_ascii', 'is_digit', 'is_lower', 'is_upper', 'is_title', 'is_space', 'is_punct', 'is_bracket', 'is_quote', 'is_left_punct', 'is_right_punct', 'is_currency', 'like_num', 'like_url', 'like_email', 'Lexeme', 'LexTable', 'Vocab']
 
 def lower(s: str) -> str:
     ...
@@ -181,15 +179,33 @@ class Lexeme:
         ...
 _MISSING: Any
 
-def _lookup(table, keys: np.ndarray, out: np.ndarray) -> int:
-    """Fill `out` with `table[keys]`, `_MISSING` where absent; return how many were absent."""
+def _probe(keys: np.ndarray, used: np.ndarray, values: np.ndarray, queries: np.ndarray, out: np.ndarray) -> int:
+    """Fill `out` with the values of `queries`, `_MISSING` where absent; return how many were absent."""
     ...
 
-def _insert(table, keys: np.ndarray, values: np.ndarray) -> None:
-    ...
+class LexTable:
+    """uint64 word key -> uint64 value, looked up in bulk by `_probe`; kept at most half full."""
+    keys: Any
+    values: Any
+    used: Any
+    n: Any
 
-def _new_table() -> NumbaDict:
-    ...
+    def __init__(self, capacity: int=1024):
+        ...
+
+    def lookup(self, queries: np.ndarray, out: np.ndarray) -> int:
+        ...
+
+    def __setitem__(self, key: int, value: int) -> None:
+        ...
+
+    def add_new(self, keys: np.ndarray, values: np.ndarray) -> None:
+        """Insert distinct `keys` that are not in the table, all at once (numpy probing rounds, no Python loop per key)."""
+        ...
+
+    def _grow(self, extra: int) -> None:
+        """Make room for `extra` more keys (at most half full after them)."""
+        ...
 
 class Vocab:
     """Strings, lexical attributes and vectors shared by every Doc of a pipeline."""
@@ -201,7 +217,7 @@ class Vocab:
     _vectors: Any
     _seen: Set[int]
     _lex_cache: Dict[int, Dict[int, Any]]
-    _lex_tables: Dict[int, NumbaDict]
+    _lex_tables: Dict[int, LexTable]
 
     def __init__(self, strings: Union[StringStore, Iterable[str], None]=None, *, lex_attr_getters: Optional[Dict[int, Callable[[str], Any]]]=None, stop_words: Iterable[str]=(), lang: str='', vectors: Optional[Vectors]=None, writing_system: Optional[dict]=None):
         ...

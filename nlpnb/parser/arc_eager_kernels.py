@@ -70,7 +70,7 @@ def _move_ok(flags, action, n_labels):
         return (flags & F_REDUCE) != 0
     if action == BREAK:
         return (flags & F_BREAK) != 0
-    if action < right_move(1, n_labels):
+    if action < right_move(np.int64(1), n_labels):
         return (flags & F_LEFT) != 0
     return (flags & F_RIGHT) != 0
 
@@ -133,27 +133,27 @@ def _apply_one(i, action, n_labels, fallback, offset, b0, depth, stack, heads, l
     elif action == REDUCE:
         if heads[o + s0] == -1:
             if d > 1:
-                _attach_one(o, heads, labels, lchild, rchild, stack[o + d - 2], s0, fallback)
+                _attach_one(o, heads, labels, lchild, rchild, np.int64(stack[o + d - 2]), np.int64(s0), np.int64(fallback))
             else:
-                _attach_one(o, heads, labels, lchild, rchild, s0, s0, 0)
+                _attach_one(o, heads, labels, lchild, rchild, np.int64(s0), np.int64(s0), np.int64(0))
         depth[i] = d - 1
     elif action == BREAK:
         for k in range(d - 1, 0, -1):
             x = stack[o + k]
             if heads[o + x] == -1:
-                _attach_one(o, heads, labels, lchild, rchild, stack[o + k - 1], x, fallback)
+                _attach_one(o, heads, labels, lchild, rchild, np.int64(stack[o + k - 1]), np.int64(x), np.int64(fallback))
         if heads[o + stack[o]] == -1:
-            _attach_one(o, heads, labels, lchild, rchild, stack[o], stack[o], 0)
+            _attach_one(o, heads, labels, lchild, rchild, np.int64(stack[o]), np.int64(stack[o]), np.int64(0))
         depth[i] = 0
         edge = b
         while lchild[o + edge, 0] != -1:
             edge = lchild[o + edge, 0]
         sent_start[o + edge] = 1
-    elif action < right_move(1, n_labels):
-        _attach_one(o, heads, labels, lchild, rchild, b, s0, action - left_move(0))
+    elif action < right_move(np.int64(1), n_labels):
+        _attach_one(o, heads, labels, lchild, rchild, np.int64(b), np.int64(s0), np.int64(action - left_move(np.int64(0))))
         depth[i] = d - 1
     else:
-        _attach_one(o, heads, labels, lchild, rchild, s0, b, action - right_move(0, n_labels))
+        _attach_one(o, heads, labels, lchild, rchild, np.int64(s0), np.int64(b), np.int64(action - right_move(np.int64(0), n_labels)))
         stack[o + d] = b
         depth[i] = d + 1
         b0[i] = b + 1
@@ -161,8 +161,7 @@ def _apply_one(i, action, n_labels, fallback, offset, b0, depth, stack, heads, l
 @njit(cache=True, nogil=True)
 def _apply_batch(S, actions, n_labels, fallback):
     for i in range(S.offset.shape[0]):
-        _apply_one(i, actions[i], n_labels, fallback, S.offset, S.b0, S.depth, S.stack, S.heads, S.labels,
-                   S.lchild, S.rchild, S.sent_start)
+        _apply_one(i, np.int64(actions[i]), n_labels, fallback, S.offset, S.b0, S.depth, S.stack, S.heads, S.labels, S.lchild, S.rchild, S.sent_start)
 
 # %% ../../nbs/61a_arc_eager_kernels.ipynb #fbebae82
 @njit(cache=True, nogil=True, inline="always")
@@ -316,15 +315,15 @@ def _features_one(i, nF, offset, length, tok_offset, b0, depth, stack, lchild, r
     out[2] = _row_of(t, S0)
     out[3] = _row_of(t, S1)
     out[4] = _row_of(t, S2)
-    out[5] = _row_of(t, _child_of(lchild, o, B0, 0))
-    out[6] = _row_of(t, _child_of(lchild, o, S0, 0))
-    out[7] = _row_of(t, _child_of(rchild, o, S0, 0))
+    out[5] = _row_of(t, _child_of(lchild, o, B0, np.int64(0)))
+    out[6] = _row_of(t, _child_of(lchild, o, S0, np.int64(0)))
+    out[7] = _row_of(t, _child_of(rchild, o, S0, np.int64(0)))
     if nF > 8:
         out[8] = _row_of(t, S3)
-        out[9] = _row_of(t, _child_of(lchild, o, S0, 1))
-        out[10] = _row_of(t, _child_of(rchild, o, S0, 1))
-        out[11] = _row_of(t, _child_of(lchild, o, S1, 0))
-        out[12] = _row_of(t, _child_of(rchild, o, S1, 0))
+        out[9] = _row_of(t, _child_of(lchild, o, S0, np.int64(1)))
+        out[10] = _row_of(t, _child_of(rchild, o, S0, np.int64(1)))
+        out[11] = _row_of(t, _child_of(lchild, o, S1, np.int64(0)))
+        out[12] = _row_of(t, _child_of(rchild, o, S1, np.int64(0)))
 
 @njit(cache=True, nogil=True)
 def _features_batch(S, nF, out):
@@ -349,8 +348,7 @@ def _apply_best_batch(S, scores, seen, n_labels, fallback, actions):
             if best >= 0:
                 break
         actions[i] = best
-        _apply_one(i, best, n_labels, fallback, S.offset, S.b0, S.depth, S.stack, S.heads, S.labels,
-                   S.lchild, S.rchild, S.sent_start)
+        _apply_one(i, np.int64(best), n_labels, fallback, S.offset, S.b0, S.depth, S.stack, S.heads, S.labels, S.lchild, S.rchild, S.sent_start)
 
 # %% ../../nbs/61a_arc_eager_kernels.ipynb #9644818a
 @njit(cache=True, nogil=True)
@@ -369,8 +367,7 @@ def _oracle_batch(S, G, n_labels, fallback, out, counts):
                     best = a
             out[start + k] = best
             k += 1
-            _apply_one(i, best, n_labels, fallback, S.offset, S.b0, S.depth, S.stack, S.heads, S.labels,
-                       S.lchild, S.rchild, S.sent_start)
+            _apply_one(i, np.int64(best), n_labels, fallback, S.offset, S.b0, S.depth, S.stack, S.heads, S.labels, S.lchild, S.rchild, S.sent_start)
         counts[i] = k
 
 # %% ../../nbs/61a_arc_eager_kernels.ipynb #19c85543
@@ -383,7 +380,7 @@ def _valid_kernel(n_labels, offset, length, b0, depth, stack, heads, sent_start,
 def _apply_kernel(actions, n_labels, fallback, offset, b0, depth, stack, heads, labels, lchild, rchild, sent_start):
     i = cuda.grid(1)
     if i < offset.shape[0]:
-        _apply_one(i, actions[i], n_labels, fallback, offset, b0, depth, stack, heads, labels, lchild, rchild, sent_start)
+        _apply_one(i, np.int64(actions[i]), n_labels, fallback, offset, b0, depth, stack, heads, labels, lchild, rchild, sent_start)
 
 def _features_kernel(nF, offset, length, tok_offset, b0, depth, stack, lchild, rchild, out):
     i = cuda.grid(1)

@@ -641,10 +641,11 @@ def from_array(self: Doc, attrs: Sequence[Union[int, str]], array: np.ndarray) -
                 bad = int(np.flatnonzero((heads < 0) | (heads >= len(self)))[0])
                 raise ValueError(f"[E190] HEAD of token {bad} points to {int(heads[bad])}, outside the Doc of {len(self)} tokens")
             self._cols[HEAD] = rel
-        elif attr == SENT_START: self._cols[SENT_START][:] = _uint64_to_signed(col)
+        elif attr == SENT_START: self._cols[SENT_START] = _uint64_to_signed(col)
         elif attr == ENT_IOB:
             if col.max(initial=0) > 3: raise ValueError(f"[E982] ENT_IOB values must be 0-3, got {int(col.max())}")
             self._cols[ENT_IOB][:] = col
+        elif attr in _KEY_COLUMNS: self._cols[attr] = col.astype(np.uint64)   # a copy, no zeros column to fill
         elif attr in DOC_COLUMNS: self._cols[attr][:] = col
         else: raise ValueError(f"Attribute {ATTR_NAMES_BY_ID.get(attr, attr)} can't be set on a Doc")
     self._derived_starts = None

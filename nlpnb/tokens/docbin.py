@@ -374,8 +374,7 @@ def _new_strings(doc: Doc, attrs: List[int], array: np.ndarray, seen: Set[int]) 
         keys += morph[morph >= N_SYMBOLS].tolist()
     for group in doc.spans.values():
         for s in group: keys += [s.label] + [k for k in (s.kb_id, s.id) if k in strings]
-    for key in keys:
-        if key in seen: continue
+    for key in set(keys) - seen:   # one set difference, not a membership test per key
         try: out.add(strings[key])
         except KeyError:
             where = next((ATTR_NAMES_BY_ID[a] for j, a in enumerate(attrs) if (array[:, j] == key).any()), "a span label")
@@ -390,7 +389,7 @@ def add(self: DocBin, doc: Doc) -> None:
     array = doc.to_array(self.attrs).astype(np.uint64, copy=False).reshape(len(doc), len(self.attrs))
     self.strings |= _new_strings(doc, self.attrs, array, self._seen)
     self.tokens.append(array)
-    self.spaces.append(doc.to_array([SPACY])[:, 0].astype(bool))
+    self.spaces.append(doc._cols[SPACY].astype(bool))
     self.cats.append(dict(doc.cats))
     self.flags.append({"has_unknown_spaces": bool(doc.has_unknown_spaces)})
     self.span_groups.append(span_groups_to_bytes(doc_span_groups(doc)))
@@ -401,7 +400,7 @@ def add(self: DocBin, doc: Doc) -> None:
 def get_docs(self: DocBin, vocab: Vocab) -> Iterator[Doc]:
     "Yield the stored Docs, on `vocab`."
     strings = sorted(self.strings)
-    for s in strings: vocab.strings.add(s)
+    vocab.strings._add_all(strings)   # hashed in one kernel call, not one call per string
     key2str = dict(zip(string_keys(strings).tolist(), strings))
     orth = self.attrs.index(ORTH)
     rest = [j for j, a in enumerate(self.attrs) if a in DOC_ATTRS]
