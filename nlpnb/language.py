@@ -511,7 +511,13 @@ def _callback(nlp_cfg: Dict[str, Any], key: str) -> Optional[Callable]:
     "Resolve the `[nlp]` callback block `key`, if any."
     block = nlp_cfg.get(key)
     if block is None: return None
-    return registry.resolve({"cb": block})["cb"]
+    if not registry.is_promise(block):
+        raise ConfigError(f"Invalid config: nlp.{key} must be null or a [nlp.{key}] block naming a function "
+                          f"(@callbacks = \"...\"), found {block!r}")
+    try: func = registry.resolve({"cb": block})["cb"]
+    except RegisteredFunctionError as e: raise at_path(e, "nlp", key) from e.__cause__
+    if not callable(func): raise ConfigError(f"Invalid config: [nlp.{key}] gave {type(func).__name__} {func!r}, not a function")
+    return func
 
 def _component_problems(config: Config, names: List[str]) -> List[str]:
     "Components the pipeline lists without a block, or with a block that has neither factory nor source."

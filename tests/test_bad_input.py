@@ -207,3 +207,12 @@ def test_docbin_word_that_is_the_empty_string_names_file_and_doc(tmp_path):
     docs = DocBin().from_disk(path).get_docs(Vocab())
     assert next(docs).text == "Hi"
     with pytest.raises(DocBinError, match=f"Cannot read DocBin file '{path}': doc 1: "): next(docs)
+
+@pytest.mark.parametrize("key,value", [("after_creation", "true"), ("after_pipeline_creation", "[1, 2]"), ("before_creation", '"x"')])
+def test_config_callback_that_is_not_a_function(key, value):
+    from thinc.api import Config
+    from nlpnb.config import ConfigError
+    from nlpnb.language import Language
+    cfg = Config().from_str(f'[nlp]\nlang = "en"\npipeline = []\n{key} = {value}\n\n[components]\n')
+    with pytest.raises(ConfigError, match=rf"nlp.{key} must be null or a \[nlp.{key}\] block naming a function"):
+        Language.from_config(cfg)

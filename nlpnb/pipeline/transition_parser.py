@@ -379,7 +379,8 @@ def from_disk(self: TransitionParser, path: Union[str, Path], *, exclude: Iterab
         require_file(path / "model")
         self._ensure_model_shapes()
         try: self.model.from_disk(path / "model")
-        except Exception as e: raise ValueError(f"[E149] Can't load the model of component {self.name!r} from {path / 'model'}: {e}") from None
+        except Exception as e: raise ValueError(f"[E149] Can't load the model of component {self.name!r} from {path / 'model'}: {e} "
+                                                "(do the weights belong with this config.cfg? a changed config changes the model's shapes)") from None
         try: set_seen(self.model, seen)
         except ValueError as e: raise ModelFileError(f"{path / 'moves'} does not fit {path / 'model'}: {e}") from None
     return self
