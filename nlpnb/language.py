@@ -574,7 +574,8 @@ def from_config(cls: Language, config: Union[Config, Dict[str, Any]], *, vocab: 
     names = list(nlp_cfg.get("pipeline", []))
     problems = _component_problems(interpolated, [n for n in names if n not in exclude])
     if problems: raise ConfigError(f"Invalid config: {len(problems)} problem(s)\n" + "\n".join(problems))
-    lang_cls = get_lang_class(nlp_cfg["lang"]) if cls is Language or cls.lang != nlp_cfg["lang"] else cls
+    try: lang_cls = get_lang_class(nlp_cfg["lang"]) if cls is Language or cls.lang != nlp_cfg["lang"] else cls
+    except (ImportError, ValueError) as e: raise ConfigError(f"Invalid config: nlp.lang = {nlp_cfg['lang']!r}: {e}") from e
     before = _callback(nlp_cfg, "before_creation")
     if before is not None: lang_cls = before(lang_cls)
     tokenizer_block = nlp_cfg.get("tokenizer") or {"@tokenizers": "nlpnb.Tokenizer.v1"}

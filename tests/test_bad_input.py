@@ -217,3 +217,18 @@ def test_config_callback_that_is_not_a_function(key, value):
     cfg = Config().from_str(f'[nlp]\nlang = "en"\npipeline = []\n{key} = {value}\n\n[components]\n')
     with pytest.raises(ConfigError, match=rf"nlp.{key} must be null or a \[nlp.{key}\] block naming a function"):
         Language.from_config(cfg)
+
+def test_config_unknown_language_names_the_key():
+    from thinc.api import Config
+    from nlpnb.config import ConfigError
+    from nlpnb.language import Language
+    with pytest.raises(ConfigError, match=r"Invalid config: nlp.lang = 'text': \[E048\] Can't import language 'text'"):
+        Language.from_config(Config().from_str('[nlp]\nlang = "text"\npipeline = []\n\n[components]\n'))
+
+def test_config_parser_moves_that_are_a_string():
+    from thinc.api import Config
+    from nlpnb.config import ConfigError
+    from nlpnb.language import Language
+    cfg = Config().from_str('[nlp]\nlang = "en"\npipeline = ["parser"]\n\n[components]\n\n[components.parser]\nfactory = "parser"\nmoves = "nullscorer"\n')
+    with pytest.raises(ConfigError, match=r"components.parser: .*Component 'parser': moves must be null .* got str 'nullscorer'"):
+        Language.from_config(cfg)
