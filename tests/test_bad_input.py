@@ -232,3 +232,21 @@ def test_config_parser_moves_that_are_a_string():
     cfg = Config().from_str('[nlp]\nlang = "en"\npipeline = ["parser"]\n\n[components]\n\n[components.parser]\nfactory = "parser"\nmoves = "nullscorer"\n')
     with pytest.raises(ConfigError, match=r"components.parser: .*Component 'parser': moves must be null .* got str 'nullscorer'"):
         Language.from_config(cfg)
+
+def test_docbin_morph_that_is_not_feats_names_file_and_token(tmp_path):
+    import zlib
+    import numpy as np
+    from nlpnb.language import blank
+    from nlpnb.symbols import MORPH
+    from nlpnb.tokens.docbin import DocBin, DocBinError, decode_message, msgpack_dumps, string_keys
+    from nlpnb.tokens.doc import Doc
+    nlp = blank("en")
+    doc = Doc(nlp.vocab, ["Hello", "big", "world"], morphs=["", "Degree=Pos", ""])
+    msg = decode_message(DocBin(docs=[doc]).to_bytes())
+    tokens = np.frombuffer(msg["tokens"], "<u8").reshape(-1, len(msg["attrs"])).copy()
+    tokens[1, msg["attrs"].index(MORPH)] = string_keys(["world"])[0]     # a string of the file, but not Field=Value
+    msg["tokens"] = tokens.tobytes()
+    path = tmp_path / "morph.nlpnb"
+    path.write_bytes(zlib.compress(msgpack_dumps(msg)))
+    with pytest.raises(DocBinError, match=f"Cannot read DocBin file '{path}': column MORPH at doc 0, token 1 .*'world' is not a FEATS string"):
+        DocBin().from_disk(path)
