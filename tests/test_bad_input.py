@@ -250,3 +250,8 @@ def test_docbin_morph_that_is_not_feats_names_file_and_token(tmp_path):
     path.write_bytes(zlib.compress(msgpack_dumps(msg)))
     with pytest.raises(DocBinError, match=f"Cannot read DocBin file '{path}': column MORPH at doc 0, token 1 .*'world' is not a FEATS string"):
         DocBin().from_disk(path)
+    tokens[1, msg["attrs"].index(MORPH)] = 153                            # a symbol id, whose string is no FEATS either
+    msg["tokens"] = tokens.tobytes()
+    path.write_bytes(zlib.compress(msgpack_dumps(msg)))
+    with pytest.raises(DocBinError, match=r"column MORPH at doc 0, token 1 holds 153: 'DEPRECATED\d+' is not a FEATS string"):
+        DocBin().from_disk(path)
