@@ -515,7 +515,13 @@ def _callback(nlp_cfg: Dict[str, Any], key: str) -> Optional[Callable]:
     "Resolve the `[nlp]` callback block `key`, if any."
     block = nlp_cfg.get(key)
     if block is None: return None
-    return registry.resolve({"cb": block})["cb"]
+    if not registry.is_promise(block):
+        raise ConfigError(f"Invalid config: nlp.{key} must be null or a [nlp.{key}] block naming a function "
+                          f"(@callbacks = \"...\"), found {block!r}")
+    try: func = registry.resolve({"cb": block})["cb"]
+    except RegisteredFunctionError as e: raise at_path(e, "nlp", key) from e.__cause__
+    if not callable(func): raise ConfigError(f"Invalid config: [nlp.{key}] gave {type(func).__name__} {func!r}, not a function")
+    return func
 
 def _component_problems(config: Config, names: List[str]) -> List[str]:
     "Components the pipeline lists without a block, or with a block that has neither factory nor source."
@@ -572,7 +578,8 @@ def from_config(cls: Language, config: Union[Config, Dict[str, Any]], *, vocab: 
     names = list(nlp_cfg.get("pipeline", []))
     problems = _component_problems(interpolated, [n for n in names if n not in exclude])
     if problems: raise ConfigError(f"Invalid config: {len(problems)} problem(s)\n" + "\n".join(problems))
-    lang_cls = get_lang_class(nlp_cfg["lang"]) if cls is Language or cls.lang != nlp_cfg["lang"] else cls
+    try: lang_cls = get_lang_class(nlp_cfg["lang"]) if cls is Language or cls.lang != nlp_cfg["lang"] else cls
+    except (ImportError, ValueError) as e: raise ConfigError(f"Invalid config: nlp.lang = {nlp_cfg['lang']!r}: {e}") from e
     before = _callback(nlp_cfg, "before_creation")
     if before is not None: lang_cls = before(lang_cls)
     tokenizer_block = nlp_cfg.get("tokenizer") or {"@tokenizers": "nlpnb.Tokenizer.v1"}

@@ -422,3 +422,11 @@ def test_config_with_broken_reference_names_the_file(tiny_model, tmp_path):
     (d / "config.cfg").write_text(text[:text.index("${paths.") + 10])          # cut inside a ${...} reference
     with pytest.raises(ValueError, match=str(d / "config.cfg")):
         load(d)
+
+
+def test_weights_that_do_not_fit_the_config_name_both(tiny_model, tmp_path):
+    d = _copy(tiny_model, tmp_path)
+    text = (d / "config.cfg").read_text()
+    (d / "config.cfg").write_text(text.replace("width = 32", "width = 48", 1))
+    with pytest.raises(ValueError, match=rf"\[E149\] Can't load the model of component '\w+' from {d}/\w+/model: .*config.cfg"):
+        load(d)

@@ -160,7 +160,8 @@ def from_disk(self: TrainablePipe, path: Union[str, Path], *, exclude: Iterable[
         require_file(path / "model")
         self._ensure_model_shapes()
         try: self.model.from_disk(path / "model")
-        except Exception as e: raise ValueError(f"[E149] Can't load the model of component {self.name!r} from {path / 'model'}: {e}") from None
+        except Exception as e: raise ValueError(f"[E149] Can't load the model of component {self.name!r} from {path / 'model'}: {e} "
+                                                "(do the weights belong with this config.cfg? a changed config changes the model's shapes)") from None
     return self
 
 @patch

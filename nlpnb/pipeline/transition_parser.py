@@ -105,6 +105,9 @@ class TransitionParser(TrainablePipe):
         super().__init__(vocab, model, name, update_with_oracle_cut_size=update_with_oracle_cut_size,
                          min_action_freq=min_action_freq, beam_width=beam_width, beam_density=beam_density,
                          beam_update_prob=beam_update_prob, **cfg)
+        if moves is not None and not all(hasattr(moves, a) for a in ("from_dict", "n_moves", "init_states")):
+            raise ValueError(f"Component {name!r}: moves must be null (the default transition system) or a transition "
+                             f"system, got {type(moves).__name__} {moves!r}; set [components.{name}] moves = null")
         self.moves = moves if moves is not None else self.system(vocab.strings)
         self.scorer = scorer
         self._rehearsal_model: Optional[Model] = None
@@ -379,7 +382,8 @@ def from_disk(self: TransitionParser, path: Union[str, Path], *, exclude: Iterab
         require_file(path / "model")
         self._ensure_model_shapes()
         try: self.model.from_disk(path / "model")
-        except Exception as e: raise ValueError(f"[E149] Can't load the model of component {self.name!r} from {path / 'model'}: {e}") from None
+        except Exception as e: raise ValueError(f"[E149] Can't load the model of component {self.name!r} from {path / 'model'}: {e} "
+                                                "(do the weights belong with this config.cfg? a changed config changes the model's shapes)") from None
         try: set_seen(self.model, seen)
         except ValueError as e: raise ModelFileError(f"{path / 'moves'} does not fit {path / 'model'}: {e}") from None
     return self

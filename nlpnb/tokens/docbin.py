@@ -257,6 +257,13 @@ def check_values(cols: Columns, strings: Sequence[str]) -> None:
         col = cols.tokens[:, j]
         if attr in STRING_ATTRS:
             _first_bad(cols, attr, (col >= N_SYMBOLS) & ~np.isin(col, known), "no such string in the strings list")
+        if attr == MORPH:   # read lazily by token.morph: check the FEATS strings now, while the file can be named
+            from nlpnb.tokens.doc import normalize_feats
+            key2str = dict(zip(known.tolist(), strings))
+            for key in np.unique(col).tolist():   # symbols too: 0 and spaCy's "_" mean none, any other is no FEATS
+                feats = key2str[key] if key >= N_SYMBOLS else SYMBOLS_BY_INT[key]
+                try: normalize_feats(feats)
+                except ValueError as e: _first_bad(cols, attr, col == key, f"{feats!r} is not a FEATS string ({e})")
         elif attr == HEAD:
             within = np.arange(len(col)) - np.repeat(np.cumsum(cols.lengths) - cols.lengths, cols.lengths)
             head = within + col.view(np.int64)
