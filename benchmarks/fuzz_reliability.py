@@ -294,6 +294,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--minutes", type=float, default=10.0, help="how long to fuzz (after the set-up)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--cases", type=int, default=None, help="stop after this many cases (a fixed set for a seed), or at --minutes")
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds one case may take before it counts as a hang")
     ap.add_argument("--keep", type=Path, default=None, help="copy each crashing or hanging case's files here")
     ap.add_argument("--show", type=int, default=10, help="how many crashes and hangs to print")
@@ -307,7 +308,7 @@ def main(argv=None) -> int:
         print(f"set-up (corpus, a tagger + parser trained a few steps): {time.perf_counter() - t0:.1f} s", flush=True)
         counts = {t: {"clean": 0, "ok": 0, "crash": 0, "hang": 0} for t in ("docbin", "model", "config")}
         bad, n, deadline = [], 0, time.monotonic() + 60 * args.minutes
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and (args.cases is None or n < args.cases):
             case = work / f"case{n}"; case.mkdir()
             target = rng.choice(["docbin", "model", "model", "config"])
             if target == "docbin": path, needles, extra, what = case_docbin(work, case, rng)
@@ -325,7 +326,7 @@ def main(argv=None) -> int:
         if len(bad) > args.show: print(f"... and {len(bad) - args.show} more")
         total = {k: sum(c[k] for c in counts.values()) for k in ("clean", "ok", "crash", "hang")}
         for target, c in counts.items(): print(f"{target:7s} " + "  ".join(f"{k} {v}" for k, v in c.items()))
-        print(f"{n} cases in {args.minutes:g} min (seed {args.seed}): " + "  ".join(f"{k} {v}" for k, v in total.items()))
+        print(f"{n} cases in {(time.monotonic() - deadline) / 60 + args.minutes:.2f} min (seed {args.seed}): " + "  ".join(f"{k} {v}" for k, v in total.items()))
         return 1 if total["crash"] or total["hang"] else 0
 
 

@@ -22,7 +22,7 @@ from thinc.api import Config
 from .registry import registry, resolve_annotations
 from .config import ConfigError, config_problems, load_config
 from .default_config import default_config, CONFIG_SECTION_ORDER
-from .util import join_inside, recover_dir, write_dir_atomic
+from .util import ModelFileError, join_inside, recover_dir, write_dir_atomic
 from .pipeline.listeners import connect_listeners, replace_listeners as _replace_listeners, replace_sourced_listeners
 
 # %% auto #0
@@ -698,7 +698,17 @@ def _load_once(path: Path, *, vocab: Union[Vocab, bool], disable: Iterable[str],
     try: nlp = Language.from_config(cfg, vocab=vocab, disable=disable, enable=enable, exclude=exclude,
                                     meta={k: v for k, v in meta.items() if k not in ("lang", "pipeline", "disabled", "components", "nlpnb_version")})
     except ConfigError as e: raise ConfigError(f"{path / 'config.cfg'}: {e}") from e
+    if "nlp.pipeline" not in _as_overrides(config): _check_saved_components(path, meta, nlp, exclude)
     return nlp.from_disk(path, exclude=exclude)
+
+def _check_saved_components(path: Path, meta: Dict[str, Any], nlp: Language, exclude: Iterable[str]) -> None:
+    "The config must build the components `to_disk` saved (meta.json lists them): else a damaged config loads a different pipeline."
+    saved = meta.get("components")
+    if not isinstance(saved, list): return
+    expected = [name for name in saved if name not in set(exclude)]
+    if list(nlp.component_names) != expected:
+        raise ModelFileError(f"{path / 'config.cfg'} builds the components {list(nlp.component_names)}, but {path / 'meta.json'} "
+                             f"lists {expected} as saved: one of the two files is damaged or was edited by hand")
 
 # %% ../nbs/07_language.ipynb #d5799e67
 from thinc.api import Optimizer

@@ -19,7 +19,7 @@ from thinc.api import Config
 from .registry import registry, resolve_annotations
 from .config import ConfigError, config_problems, load_config
 from .default_config import default_config, CONFIG_SECTION_ORDER
-from .util import join_inside, recover_dir, write_dir_atomic
+from .util import ModelFileError, join_inside, recover_dir, write_dir_atomic
 from .pipeline.listeners import connect_listeners, replace_listeners as _replace_listeners, replace_sourced_listeners
 from .registry import RegisteredFunctionError, at_path
 from .util import ModelFileError, PathOutsideError, read_json_file, require_file
@@ -355,6 +355,10 @@ def load(path: Union[str, Path], *, vocab: Union[Vocab, bool]=True, disable: Ite
     ...
 
 def _load_once(path: Path, *, vocab: Union[Vocab, bool], disable: Iterable[str], enable: Iterable[str], exclude: Iterable[str], config: Union[Dict[str, Any], Config, None]) -> Language:
+    ...
+
+def _check_saved_components(path: Path, meta: Dict[str, Any], nlp: Language, exclude: Iterable[str]) -> None:
+    """The config must build the components `to_disk` saved (meta.json lists them): else a damaged config loads a different pipeline."""
     ...
 
 def combine_score_weights(weights: Iterable[Dict[str, Optional[float]]], overrides: Optional[Dict[str, Optional[float]]]=None) -> Dict[str, Optional[float]]:

@@ -352,6 +352,18 @@ def test_missing_part_fails_at_load(tiny_model, tmp_path, part):
         load(d)
 
 
+def test_damaged_pipeline_line_fails_at_load(tiny_model, tmp_path):
+    # found by the fuzz benchmark: NUL bytes over `pipeline = [...]` in [nlp] parsed, and the pipeline loaded with no components
+    import re
+    d = _copy(tiny_model, tmp_path)
+    text = (d / "config.cfg").read_text()
+    (d / "config.cfg").write_text(re.sub(r"(?m)^pipeline = .*$", lambda m: "p" + "\0" * 20 + "ion = null", text, count=1))
+    with pytest.raises(ValueError, match=r"config.cfg builds the components \[\], but .*meta.json lists \['tagger', 'parser'\]"):
+        load(d)
+    nlp = load(tiny_model, disable=["parser"])      # disabled components are still built: no mismatch
+    assert nlp.pipe_names == ["tagger"] and nlp.component_names == ["tagger", "parser"]
+
+
 def test_excluded_parts_need_not_exist(tiny_model, tmp_path):
     import shutil
     d = _copy(tiny_model, tmp_path)
