@@ -45,7 +45,22 @@ class CudaTwins:
 
     def launch(self, name: str, n: int, *args, threads: int = 64) -> None:
         "Run kernel `name` with one thread per item on `n` items (nothing when `n` is 0)."
-        if n: self[name][grid(n, threads)](*args)
+        if n: self[name][grid(n, threads)](*(_no_sync(a) for a in args))
+
+    def ptx(self, name: str, *args, cc: Tuple[int, int] = (8, 0)) -> str:
+        "The PTX of kernel `name` for the types of `args`: compiles the twin for a real GPU on a machine without one."
+        from numba import cuda, typeof
+        devs: Dict[str, object] = {}
+        for fn in self.devices: devs[py_func(fn).__name__] = cuda.jit(device=True)(rebind(fn, **devs))
+        sig = tuple(typeof(a) for a in args)
+        return cuda.compile_ptx(rebind(self.kernels[name], cuda=cuda, **devs), sig, cc=cc)[0]
+
+def _no_sync(a):
+    "A cupy array as a numba device array that doesn't synchronize the stream at each launch; anything else as it is."
+    if hasattr(a, "__cuda_array_interface__") and not hasattr(a, "copy_to_host"):
+        from numba import cuda
+        return cuda.as_cuda_array(a, sync=False)
+    return a
 
 # %% ../nbs/00c_kernels.ipynb #b57b3193
 def to_device(arrays: tuple) -> tuple:

@@ -304,9 +304,16 @@ def test_cuda_twins_under_simulator_match_cpu():
             if not np.array_equal(v, moves.valid(S)): bad.append(("valid", steps))
             if not np.array_equal(f, moves.features(S, 13)): bad.append(("features", steps))
             if not np.array_equal(c, moves.costs(S, G)): bad.append(("costs", steps))
-            acts = np.array([-1 if fin else int(rng.choice(np.flatnonzero(row))) for fin, row in zip(moves.is_final(S), v)], np.int32)
-            moves.apply(S, acts)
-            ae.apply_cuda(dS, cuda.to_device(acts), L, moves.fallback, threads=16)
+            if steps % 2:   # the greedy step on random scores, or random valid moves
+                sc, seen = rng.normal(size=(B, moves.n_moves)).astype(np.float32), rng.random(moves.n_moves) < 0.7
+                acts = moves.apply_best(S, sc, seen)
+                got = ae.apply_best_cuda(dS, cuda.to_device(sc), cuda.to_device(seen), L, moves.fallback,
+                                         cuda.to_device(np.zeros(B, np.int32)), threads=16).copy_to_host()
+                if not np.array_equal(got, acts): bad.append(("apply_best", steps))
+            else:
+                acts = np.array([-1 if fin else int(rng.choice(np.flatnonzero(row))) for fin, row in zip(moves.is_final(S), v)], np.int32)
+                moves.apply(S, acts)
+                ae.apply_cuda(dS, cuda.to_device(acts), L, moves.fallback, threads=16)
             host = ae.states_to_host(dS)
             if not all(np.array_equal(a, b) for a, b in zip(host, S)): bad.append(("apply", steps))
             steps += 1

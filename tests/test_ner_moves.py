@@ -320,23 +320,33 @@ def test_cuda_kernels_under_simulator_match_cpu():
         from numba import config
         assert config.ENABLE_CUDASIM
         from nlpnb.parser.ner_moves import BiluoPushDown
-        from nlpnb.parser.ner_kernels import valid_cuda, apply_cuda, features_cuda
+        from nlpnb.parser.ner_kernels import valid_cuda, apply_cuda, features_cuda, costs_cuda, cost_scratch, apply_best_cuda
         from nlpnb.parser.ner_ref import random_ner_batch
-        from nlpnb.parser.state import take
+        from nlpnb.parser.state import blank_gold, take
         from nlpnb.vocab import Vocab
         rng = np.random.default_rng(4)
         vocab = Vocab(); labels = ["PER", "LOC", "ORG"]
         moves = BiluoPushDown(vocab.strings, labels)
         docs, _, _ = random_ner_batch(rng, vocab, labels, 40, max_len=10, p_preset=0.4)
         S = moves.init_states(docs); R = take(S, range(len(docs)))
-        bad, steps = [], 0
+        G = blank_gold(len(S.stack), tags=rng.integers(-1, moves.n_moves, len(S.stack)))
+        B, n, bad, steps = len(docs), moves.n_moves, [], 0
+        scratch = cost_scratch(R, n)
         while not moves.is_final(S).all():
             V = moves.valid(S)
-            if not (valid_cuda(R, moves.n_moves) == V).all(): bad.append(("valid", steps))
+            fin = moves.is_final(S)
+            if not (valid_cuda(R, np.zeros((B, n), np.bool_))[~fin] == V[~fin]).all(): bad.append(("valid", steps))
             for nF in (3, 6):
-                if not (features_cuda(R, nF) == moves.features(S, nF)).all(): bad.append(("features", steps))
-            acts = np.array([rng.choice(np.flatnonzero(v)) if v.any() else -1 for v in V], np.int32)
-            moves.apply(S, acts); apply_cuda(R, acts); steps += 1
+                if not (features_cuda(R, nF, np.zeros((B, nF), np.int32)) == moves.features(S, nF)).all(): bad.append(("features", steps))
+            if not (costs_cuda(R, G, np.zeros((B, n), np.float32), scratch) == moves.costs(S, G)).all(): bad.append(("costs", steps))
+            if steps % 2:    # the greedy step on random scores, or random valid moves
+                sc, seen = rng.normal(size=(B, n)).astype(np.float32), rng.random(n) < 0.7
+                acts = moves.apply_best(S, sc, seen)
+                if not (apply_best_cuda(R, sc, seen, np.zeros((B, n), np.bool_), np.zeros(B, np.int32)) == acts).all(): bad.append(("apply_best", steps))
+            else:
+                acts = np.array([rng.choice(np.flatnonzero(v)) if v.any() else -1 for v in V], np.int32)
+                moves.apply(S, acts); apply_cuda(R, acts)
+            steps += 1
             if any(not (getattr(S, f) == getattr(R, f)).all() for f in S._fields): bad.append(("apply", steps))
         print(json.dumps({"bad": bad, "steps": steps, "states": len(docs)}))
     """)

@@ -12,7 +12,7 @@ from .state import States, Gold
 # %% auto #0
 __all__ = ['SHIFT', 'REDUCE', 'BREAK', 'N_FREE', 'F_SHIFT', 'F_REDUCE', 'F_BREAK', 'F_LEFT', 'F_RIGHT', 'cuda',
            'states_to_device', 'states_to_host', 'left_move', 'right_move', 'n_arc_moves', 'valid_cuda', 'apply_cuda',
-           'features_cuda', 'costs_cuda']
+           'features_cuda', 'costs_cuda', 'apply_best_cuda']
 
 # %% ../../nbs/61a_arc_eager_kernels.ipynb #2cd4a4c9
 SHIFT, REDUCE, BREAK = 0, 1, 2
@@ -371,6 +371,23 @@ def _oracle_batch(S, G, n_labels, fallback, out, counts):
         counts[i] = k
 
 # %% ../../nbs/61a_arc_eager_kernels.ipynb #19c85543
+@njit(cache=True, nogil=True)
+def _best_one(i, scores, seen, n_labels, offset, length, b0, depth, stack, heads, sent_start):
+    "State `i`'s best-scoring valid seen move (the best valid one if no seen move is valid); -1 when it is final."
+    if b0[i] >= length[i] and depth[i] == 0:
+        return -1
+    f = _flags_one(i, offset, length, b0, depth, stack, heads, sent_start)
+    best = -1
+    for a in range(n_arc_moves(n_labels)):
+        if seen[a] and _move_ok(f, a, n_labels) and (best == -1 or scores[i, a] > scores[i, best]):
+            best = a
+    if best == -1:
+        for a in range(n_arc_moves(n_labels)):
+            if _move_ok(f, a, n_labels) and (best == -1 or scores[i, a] > scores[i, best]):
+                best = a
+    return best
+
+# %% ../../nbs/61a_arc_eager_kernels.ipynb #08ba1504
 cuda = None  # numba.cuda: CudaTwins binds it into the kernels' globals when it compiles them (on first GPU use)
 def _valid_kernel(n_labels, offset, length, b0, depth, stack, heads, sent_start, out):
     i = cuda.grid(1)
@@ -392,9 +409,18 @@ def _cost_kernel(n_labels, offset, length, b0, depth, stack, heads, gheads, glab
     if i < offset.shape[0]:
         _cost_one(i, n_labels, offset, length, b0, depth, stack, heads, gheads, glabels, gsent, out[i])
 
-_TWINS = CudaTwins([left_move, right_move, _flags_one, _move_ok, _attach_one, _row_of, _child_of,   # callees first
-                    _b_links, _kids_in_buffer, _arc_costs, _valid_one, _apply_one, _features_one, _cost_one],
-                   {"valid": _valid_kernel, "apply": _apply_kernel, "features": _features_kernel, "costs": _cost_kernel})
+def _apply_best_kernel(scores, seen, n_labels, fallback, offset, length, b0, depth, stack, heads, labels, lchild, rchild,
+                       sent_start, actions):
+    i = cuda.grid(1)
+    if i < offset.shape[0]:
+        a = _best_one(i, scores, seen, n_labels, offset, length, b0, depth, stack, heads, sent_start)
+        actions[i] = a
+        _apply_one(i, np.int64(a), n_labels, fallback, offset, b0, depth, stack, heads, labels, lchild, rchild, sent_start)
+
+_TWINS = CudaTwins([left_move, right_move, n_arc_moves, _flags_one, _move_ok, _attach_one, _row_of, _child_of,   # callees first
+                    _b_links, _kids_in_buffer, _arc_costs, _valid_one, _apply_one, _features_one, _cost_one, _best_one],
+                   {"valid": _valid_kernel, "apply": _apply_kernel, "features": _features_kernel, "costs": _cost_kernel,
+                    "apply_best": _apply_best_kernel})
 
 # %% ../../nbs/61a_arc_eager_kernels.ipynb #17249651
 states_to_device, states_to_host = to_device, to_host   # a batch of States (or Gold) to the GPU and back
@@ -420,3 +446,9 @@ def costs_cuda(S: States, G: Gold, n_labels: int, out, threads: int = 64):
     _TWINS.launch("costs", len(S.offset), n_labels, S.offset, S.length, S.b0, S.depth, S.stack, S.heads,
                   G.heads, G.labels, G.sent_start, out, threads=threads)
     return out
+
+def apply_best_cuda(S: States, scores, seen, n_labels: int, fallback: int, actions, threads: int = 64):
+    "`apply_best` on the GPU: each state's best valid seen move, applied in place and written into `actions` (int32, B)."
+    _TWINS.launch("apply_best", len(S.offset), scores, seen, n_labels, fallback, S.offset, S.length, S.b0, S.depth, S.stack,
+                  S.heads, S.labels, S.lchild, S.rchild, S.sent_start, actions, threads=threads)
+    return actions

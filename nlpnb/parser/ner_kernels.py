@@ -8,11 +8,12 @@ from typing import List
 import numpy as np
 from numba import njit
 from ..kernels import CudaTwins
-from .state import States
+from .state import Gold, States
 
 # %% auto #0
 __all__ = ['OUT', 'BEGIN', 'IN', 'LAST', 'UNIT', 'N_KINDS', 'KIND_NAMES', 'INVALID_COST', 'cuda', 'move_code', 'move_kind',
-           'move_label', 'n_ner_moves', 'n_labels_of', 'entity_moves', 'valid_cuda', 'apply_cuda', 'features_cuda']
+           'move_label', 'n_ner_moves', 'n_labels_of', 'entity_moves', 'valid_cuda', 'apply_cuda', 'features_cuda',
+           'cost_scratch', 'costs_cuda', 'apply_best_cuda']
 
 # %% ../../nbs/62a_ner_kernels.ipynb #ed02c3fe
 OUT, BEGIN, IN, LAST, UNIT = 0, 1, 2, 3, 4   # the kinds of move; OUT is also the id of the one OUT move
@@ -294,6 +295,30 @@ def _apply_best_kernel(S, scores, seen, valid, actions):
     return actions
 
 # %% ../../nbs/62a_ner_kernels.ipynb #1f2c5bcd
+@njit(cache=True, nogil=True)
+def _cost_one(i, offset, length, b0, ent_label, ent_start, sent_start, preset_iob, preset_type, tags, neg_start, neg_label,
+              V, valid_row, out_row):
+    "State `i`'s row of `_cost_kernel`, its table in rows `offset[i] + i ..` of `V` ((T + B, n_labels + 1) int64)."
+    o, n, b = offset[i], length[i], b0[i]
+    Vi = V[o + i:o + i + n + 1]
+    if b < n: _fill_table(o, n, b + 1, sent_start, preset_iob, preset_type, tags, Vi)
+    _cost_row(o, n, b, ent_label[i], ent_start[i], sent_start, preset_iob, preset_type, tags, neg_start, neg_label, Vi,
+              valid_row, out_row)
+
+@njit(cache=True, nogil=True)
+def _best_one(offset, length, b0, ent_label, sent_start, preset_iob, preset_type, i, scores, seen, valid):
+    "State `i`'s best valid seen move (the best valid one if none is seen), -1 when final; `valid[i]` gets its mask."
+    if b0[i] >= length[i]: return -1
+    _valid_one(offset, length, b0, ent_label, sent_start, preset_iob, preset_type, i, valid)
+    best_m, best_any = -1, -1
+    for m in range(scores.shape[1]):
+        if not valid[i, m]: continue
+        if best_any < 0 or scores[i, m] > scores[i, best_any]: best_any = m
+        if seen[m] and (best_m < 0 or scores[i, m] > scores[i, best_m]): best_m = m
+    if best_m < 0: best_m = best_any
+    return best_m
+
+# %% ../../nbs/62a_ner_kernels.ipynb #7abcc8b8
 cuda = None  # numba.cuda: CudaTwins binds it into the kernels' globals when it compiles them (on first GPU use)
 def _valid_cuda_kernel(offset, length, b0, ent_label, sent_start, preset_iob, preset_type, out):
     i = cuda.grid(1)
@@ -307,29 +332,56 @@ def _features_cuda_kernel(length, tok_offset, b0, ent_start, nF, out):
     i = cuda.grid(1)
     if i < length.shape[0]: _features_one(length, tok_offset, b0, ent_start, i, nF, out)
 
-_TWINS = CudaTwins([move_code, move_kind, move_label, n_labels_of, _rules, _valid_one, _apply_one, _features_one],
-                   {"valid": _valid_cuda_kernel, "apply": _apply_cuda_kernel, "features": _features_cuda_kernel})
+def _cost_cuda_kernel(offset, length, b0, ent_label, ent_start, sent_start, preset_iob, preset_type, tags, neg_start,
+                      neg_label, V, valid, out):
+    i = cuda.grid(1)
+    if i < offset.shape[0]: _cost_one(i, offset, length, b0, ent_label, ent_start, sent_start, preset_iob, preset_type,
+                                      tags, neg_start, neg_label, V, valid[i], out[i])
 
-def valid_cuda(S: States, n_moves: int) -> np.ndarray:
-    "The valid-move mask on the GPU (bool, (B, n_moves))."
-    from numba import cuda
-    d = [cuda.to_device(np.ascontiguousarray(a)) for a in (S.offset, S.length, S.b0, S.ent_label, S.sent_start, S.preset_iob, S.preset_type)]
-    out = cuda.to_device(np.zeros((len(S.offset), n_moves), np.bool_))
-    _TWINS.launch("valid", len(S.offset), *d, out)
-    return out.copy_to_host()
+def _apply_best_cuda_kernel(offset, length, b0, ent_start, ent_label, ent_iob, ent_type, sent_start, preset_iob,
+                            preset_type, scores, seen, valid, actions):
+    i = cuda.grid(1)
+    if i < offset.shape[0]:
+        m = _best_one(offset, length, b0, ent_label, sent_start, preset_iob, preset_type, i, scores, seen, valid)
+        actions[i] = m
+        _apply_one(offset, b0, ent_start, ent_label, ent_iob, ent_type, i, m)
 
-def apply_cuda(S: States, actions: np.ndarray) -> None:
-    "`apply` on the GPU; the state arrays it changes are copied back into `S`."
-    from numba import cuda
-    names = ("b0", "ent_start", "ent_label", "ent_iob", "ent_type")
-    d = {f: cuda.to_device(np.ascontiguousarray(getattr(S, f))) for f in names}
-    _TWINS.launch("apply", len(S.offset), cuda.to_device(S.offset), *(d[f] for f in names), cuda.to_device(np.asarray(actions, np.int32)))
-    for f in names: getattr(S, f)[:] = d[f].copy_to_host()
+_TWINS = CudaTwins([move_code, move_kind, move_label, n_labels_of, _rules, _valid_one, _apply_one, _features_one,
+                    _mismatch, _fill_table, _cost_row, _cost_one, _best_one],
+                   {"valid": _valid_cuda_kernel, "apply": _apply_cuda_kernel, "features": _features_cuda_kernel,
+                    "costs": _cost_cuda_kernel, "apply_best": _apply_best_cuda_kernel})
 
-def features_cuda(S: States, nF: int) -> np.ndarray:
-    "The feature rows on the GPU (int32, (B, nF))."
-    from numba import cuda
-    d = [cuda.to_device(np.ascontiguousarray(a)) for a in (S.length, S.tok_offset, S.b0, S.ent_start)]
-    out = cuda.to_device(np.zeros((len(S.offset), nF), np.int32))
-    _TWINS.launch("features", len(S.offset), *d, nF, out)
-    return out.copy_to_host()
+# %% ../../nbs/62a_ner_kernels.ipynb #48fbea7f
+def valid_cuda(S: States, out, threads: int = 64):
+    "The valid-move mask on the GPU into `out` (bool, (B, n_moves)); rows of final states are left as they are."
+    _TWINS.launch("valid", len(S.offset), S.offset, S.length, S.b0, S.ent_label, S.sent_start, S.preset_iob, S.preset_type,
+                  out, threads=threads)
+    return out
+
+def apply_cuda(S: States, actions, threads: int = 64) -> None:
+    "`apply` on the GPU, in place (-1: leave the state)."
+    _TWINS.launch("apply", len(S.offset), S.offset, S.b0, S.ent_start, S.ent_label, S.ent_iob, S.ent_type, actions,
+                  threads=threads)
+
+def features_cuda(S: States, nF: int, out, threads: int = 64):
+    "The feature rows on the GPU into `out` (int32, (B, nF))."
+    _TWINS.launch("features", len(S.offset), S.length, S.tok_offset, S.b0, S.ent_start, nF, out, threads=threads)
+    return out
+
+def cost_scratch(S: States, n_moves: int, xp=np) -> tuple:
+    "The work arrays of `costs_cuda` for `S` (`xp`: numpy, or cupy for the device): the tables `V` and a valid mask."
+    return (xp.empty((len(S.stack) + len(S.offset), n_labels_of(n_moves) + 1), xp.int64),
+            xp.zeros((len(S.offset), n_moves), xp.bool_))
+
+def costs_cuda(S: States, G: Gold, out, scratch: tuple, threads: int = 64):
+    "The dynamic-oracle costs on the GPU into `out` (float32, (B, n_moves)); `scratch` from `cost_scratch`."
+    V, valid = scratch
+    _TWINS.launch("costs", len(S.offset), S.offset, S.length, S.b0, S.ent_label, S.ent_start, S.sent_start, S.preset_iob,
+                  S.preset_type, G.tags, G.neg_start, G.neg_label, V, valid, out, threads=threads)
+    return out
+
+def apply_best_cuda(S: States, scores, seen, valid, actions, threads: int = 64):
+    "`apply_best` on the GPU: each state's move into `actions` (int32, B; -1 when final), applied; `valid` a (B, n_moves) work array."
+    _TWINS.launch("apply_best", len(S.offset), S.offset, S.length, S.b0, S.ent_start, S.ent_label, S.ent_iob, S.ent_type,
+                  S.sent_start, S.preset_iob, S.preset_type, scores, seen, valid, actions, threads=threads)
+    return actions
