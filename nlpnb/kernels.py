@@ -8,7 +8,7 @@ import math, types
 from typing import Callable, Dict, Sequence, Tuple
 
 # %% auto #0
-__all__ = ['py_func', 'rebind', 'grid', 'CudaTwins', 'to_device', 'to_host']
+__all__ = ['py_func', 'rebind', 'grid', 'CudaTwins', 'to_device', 'to_host', 'xp_of']
 
 # %% ../nbs/00c_kernels.ipynb #93173e0c
 def py_func(fn: Callable) -> Callable:
@@ -73,3 +73,10 @@ def to_host(arrays: tuple) -> tuple:
     "Numpy copies of a named tuple of (device) arrays."
     import numpy as np
     return type(arrays)(*(a.copy_to_host() if hasattr(a, "copy_to_host") else np.asarray(a) for a in arrays))
+
+def xp_of(a):
+    "The array module of `a`: numpy for a numpy array, cupy for a GPU array (work arrays are made next to their inputs)."
+    import numpy as np
+    if isinstance(a, np.ndarray): return np
+    import cupy
+    return cupy

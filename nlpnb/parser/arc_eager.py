@@ -206,3 +206,31 @@ def set_annotations(self: ArcEager, S: States, docs) -> None:
         keys = np.array([doc.vocab.strings.add(s) for s in strs], np.uint64)
         rel = (np.array(heads, np.int64) - np.arange(n)).view(np.uint64)
         doc.from_array([HEAD, DEP, SENT_START], np.stack([rel, keys, starts.view(np.uint64)], axis=1))
+
+# %% ../../nbs/61_arc_eager.ipynb #6a8f30c9
+from . import arc_eager_kernels as _ak
+
+@patch
+def valid_cuda(self: ArcEager, S: States, out):
+    "`valid` on the GPU into `out` (bool, (B, n_moves))."
+    return _ak.valid_cuda(S, self.n_labels, out)
+
+@patch
+def apply_cuda(self: ArcEager, S: States, actions) -> None:
+    "`apply` on the GPU, in place."
+    _ak.apply_cuda(S, actions, self.n_labels, self.fallback)
+
+@patch
+def features_cuda(self: ArcEager, S: States, nF: int, out):
+    "`features` on the GPU into `out` (int32, (B, nF))."
+    return _ak.features_cuda(S, nF, out)
+
+@patch
+def costs_cuda(self: ArcEager, S: States, G: Gold, out):
+    "`costs` on the GPU into `out` (float32, (B, n_moves))."
+    return _ak.costs_cuda(S, G, self.n_labels, out)
+
+@patch
+def apply_best_cuda(self: ArcEager, S: States, scores, seen, actions):
+    "`apply_best` on the GPU: the moves go into `actions` (int32, B; -1 for final states) and are applied."
+    return _ak.apply_best_cuda(S, scores, seen, self.n_labels, self.fallback, actions)

@@ -9,6 +9,7 @@ from .state import States, Gold, blank_gold, init_states, take
 from .arc_eager_kernels import N_FREE, n_arc_moves, _valid_batch, _apply_batch, _cost_batch, _features_batch, _apply_best_batch, _oracle_batch
 from ..symbols import HEAD, DEP, SENT_START
 from ..training.nonproj import deprojectivize, is_decorated
+from . import arc_eager_kernels as _ak
 from typing import Any
 __all__ = ['ArcEager']
 
@@ -111,6 +112,26 @@ class ArcEager:
 
     def set_annotations(self, S: States, docs) -> None:
         """Write final states into their docs: heads, labels (deprojectivized per sentence) and sentence starts."""
+        ...
+
+    def valid_cuda(self, S: States, out):
+        """`valid` on the GPU into `out` (bool, (B, n_moves))."""
+        ...
+
+    def apply_cuda(self, S: States, actions) -> None:
+        """`apply` on the GPU, in place."""
+        ...
+
+    def features_cuda(self, S: States, nF: int, out):
+        """`features` on the GPU into `out` (int32, (B, nF))."""
+        ...
+
+    def costs_cuda(self, S: States, G: Gold, out):
+        """`costs` on the GPU into `out` (float32, (B, n_moves))."""
+        ...
+
+    def apply_best_cuda(self, S: States, scores, seen, actions):
+        """`apply_best` on the GPU: the moves go into `actions` (int32, B; -1 for final states) and are applied."""
         ...
 
 def _gold_sent_starts(eg) -> np.ndarray:

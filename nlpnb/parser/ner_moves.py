@@ -226,3 +226,33 @@ def set_annotations(self: BiluoPushDown, S: States, docs: Sequence[Doc]) -> None
         doc._cols[ENT_TYPE][free] = hashes[np.where(iob[free] == 2, -1, typ[free])]
         doc._cols[ENT_KB_ID][free] = 0
         doc._cols[ENT_ID][free] = 0
+
+# %% ../../nbs/62_ner_moves.ipynb #accb048b
+from ..kernels import xp_of
+from . import ner_kernels as _nk
+
+@patch
+def valid_cuda(self: BiluoPushDown, S: States, out):
+    "`valid` on the GPU into `out` (bool, (B, n_moves); rows of final states are left as they are)."
+    return _nk.valid_cuda(S, out)
+
+@patch
+def apply_cuda(self: BiluoPushDown, S: States, actions) -> None:
+    "`apply` on the GPU, in place."
+    _nk.apply_cuda(S, actions)
+
+@patch
+def features_cuda(self: BiluoPushDown, S: States, nF: int, out):
+    "`features` on the GPU into `out` (int32, (B, nF))."
+    return _nk.features_cuda(S, nF, out)
+
+@patch
+def costs_cuda(self: BiluoPushDown, S: States, G: Gold, out):
+    "`costs` on the GPU into `out` (float32, (B, n_moves))."
+    return _nk.costs_cuda(S, G, out, _nk.cost_scratch(S, self.n_moves, xp_of(S.b0)))
+
+@patch
+def apply_best_cuda(self: BiluoPushDown, S: States, scores, seen, actions):
+    "`apply_best` on the GPU: the moves go into `actions` (int32, B; -1 for final states) and are applied."
+    valid = xp_of(S.b0).zeros((len(S.offset), self.n_moves), bool)
+    return _nk.apply_best_cuda(S, scores, seen, valid, actions)

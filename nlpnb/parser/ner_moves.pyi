@@ -10,6 +10,8 @@ from ..strings import StringStore
 from ..tokens.doc import Doc
 from .state import States, Gold, blank_gold, init_states as _init_states, take
 from .ner_kernels import OUT, BEGIN, move_code, n_ner_moves, entity_moves, _valid_kernel, _apply_kernel, _features_kernel, _cost_kernel, _oracle_kernel, _apply_best_kernel
+from ..kernels import xp_of
+from . import ner_kernels as _nk
 __all__ = ['BiluoPushDown']
 
 def _tag_to_move(tag: Optional[str], ids: Dict[str, int]) -> int:
@@ -101,6 +103,26 @@ class BiluoPushDown:
 
     def set_annotations(self, S: States, docs: Sequence[Doc]) -> None:
         """Write the states' entities into `docs[S.doc_index[i]]`, keeping the docs' own entities."""
+        ...
+
+    def valid_cuda(self, S: States, out):
+        """`valid` on the GPU into `out` (bool, (B, n_moves); rows of final states are left as they are)."""
+        ...
+
+    def apply_cuda(self, S: States, actions) -> None:
+        """`apply` on the GPU, in place."""
+        ...
+
+    def features_cuda(self, S: States, nF: int, out):
+        """`features` on the GPU into `out` (int32, (B, nF))."""
+        ...
+
+    def costs_cuda(self, S: States, G: Gold, out):
+        """`costs` on the GPU into `out` (float32, (B, n_moves))."""
+        ...
+
+    def apply_best_cuda(self, S: States, scores, seen, actions):
+        """`apply_best` on the GPU: the moves go into `actions` (int32, B; -1 for final states) and are applied."""
         ...
 
 def _tags_same_tokens(ref: Doc, label_ids: Dict[int, int]) -> np.ndarray:

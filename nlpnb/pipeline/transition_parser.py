@@ -19,6 +19,7 @@ from .tagger import check_get_examples
 from .tok2vec import DEFAULT_TOK2VEC_MODEL
 from ..ml.listener import listener_nodes
 from ..ml.parser_model import _log_softmax, beam_parse, beam_search, get_seen, greedy_parse, set_seen
+from ..ml.parser_device import device_update, greedy_parse_device, on_device
 from ..parser.arc_eager import ArcEager
 from ..parser.ner_moves import BiluoPushDown
 from ..parser.state import Gold, States, concat, concat_gold, take, take_gold
@@ -178,6 +179,7 @@ def predict(self: TransitionParser, docs: Iterable[Doc]) -> States:
     width = int(self.cfg.get("beam_width", 1) or 1)
     if width > 1:
         return beam_parse(self.model, docs, self.moves, beam_width=width, beam_density=self.cfg.get("beam_density", 0.0))
+    if on_device(self.model.ops): return greedy_parse_device(self.model, docs, self.moves)   # GPU: states stay there
     return greedy_parse(self.model, docs, self.moves)
 
 @patch
@@ -234,6 +236,7 @@ def update(self: TransitionParser, examples: Iterable[Example], *, drop: float =
     set_dropout_rate(self.model, drop)
     beam = int(self.cfg.get("beam_width") or 1) > 1 and random.random() < float(self.cfg.get("beam_update_prob") or 0.0)
     if beam: loss = self._beam_update(docs, S0, G0, max_steps)
+    elif on_device(self.model.ops): loss = device_update(self.model, self.moves, docs, S0, G0, max_steps)
     else:
         (_, steps), backprop = self.model.begin_update((docs, self.moves, S0, None, max_steps))
         grads, loss = self._replay_grads(S0, G0, steps)

@@ -16,6 +16,7 @@ from .tagger import check_get_examples
 from .tok2vec import DEFAULT_TOK2VEC_MODEL
 from ..ml.listener import listener_nodes
 from ..ml.parser_model import _log_softmax, beam_parse, beam_search, get_seen, greedy_parse, set_seen
+from ..ml.parser_device import device_update, greedy_parse_device, on_device
 from ..parser.arc_eager import ArcEager
 from ..parser.ner_moves import BiluoPushDown
 from ..parser.state import Gold, States, concat, concat_gold, take, take_gold
