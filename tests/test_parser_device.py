@@ -112,3 +112,13 @@ def test_gpu_id_without_a_gpu_fails_with_one_clear_line(tmp_path):
     assert code == 1 and "Traceback" not in err
     last = err.strip().splitlines()[-1]     # one line naming the cause and the way out
     assert last.startswith("error: ") and "Can't use GPU 0: " in last and "--gpu-id -1" in last, err
+
+
+def test_bench_gpu_without_a_gpu_says_so_and_exits_0():
+    try:
+        import cupy  # noqa: F401
+        pytest.skip("cupy is installed: bench_gpu would measure")
+    except ImportError: pass
+    res = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_gpu.py")], capture_output=True, text=True,
+                         timeout=300, cwd=ROOT)
+    assert res.returncode == 0 and "no GPU to measure on" in res.stdout and "Traceback" not in res.stderr, res
