@@ -71,6 +71,13 @@ SIM_CODE = textwrap.dedent("""
     out["grads_close"] = sorted(g_cpu) == sorted(g_dev) and all(np.allclose(g_cpu[k], g_dev[k], rtol=1e-4, atol=1e-6) for k in g_cpu)
     out["seen_equal"] = bool(np.array_equal(seen_cpu, seen_dev))
     out["n_grads"] = len(g_cpu)
+    # pipe.update takes the device path for device ops, oracle cut included (the same cut: the same random draw)
+    upd, pipe.cfg["update_with_oracle_cut_size"] = [], 10
+    for ops in (cpu_ops, CudaSimOps()):
+        model.attrs["seen"] = seen0; ops_to(ops); random.seed(1)
+        upd.append(pipe.update(test, losses={})[kind]); grads()
+    ops_to(cpu_ops)
+    out["update_loss"] = upd
     print(json.dumps(out))
 """)
 
@@ -88,7 +95,8 @@ def check(out: dict) -> None:
     assert out["costs_equal"], out["cost_steps"]
     assert out["cost_steps"][0] > 10
     assert out["seen_equal"] and out["grads_close"] and out["n_grads"] >= 5, out
-    assert abs(out["loss"][0] - out["loss"][1]) <= 1e-4 * max(1.0, out["loss"][0]), out["loss"]
+    for cpu, dev in (out["loss"], out["update_loss"]):
+        assert cpu > 0 and abs(cpu - dev) <= 1e-4 * max(1.0, cpu), out
 
 
 @pytest.mark.skipif(not EWT.exists(), reason="../shared/data is missing")
