@@ -16,7 +16,7 @@ from ..parser.system import TransitionSystem
 from .parser_model import _check_moves, _gather, _params, _scatter, get_seen, set_seen
 
 # %% auto #0
-__all__ = ['cuda', 'CudaSimOps', 'on_device', 'scores_cuda', 'gold_grad_cuda', 'states_to_xp', 'states_to_host',
+__all__ = ['cuda', 'CudaSimOps', 'on_device', 'check_cuda', 'scores_cuda', 'gold_grad_cuda', 'states_to_xp', 'states_to_host',
            'greedy_parse_device', 'device_update']
 
 # %% ../../nbs/63a_ml_parser_device.ipynb #ef51cdcc
@@ -28,6 +28,17 @@ class CudaSimOps(NumpyOps):
 def on_device(ops) -> bool:
     "Whether the parser's decoding loop and oracle run on the device for a model with these ops."
     return isinstance(ops, CupyOps) or bool(getattr(ops, "device_states", False))
+
+_CUDA_OK: list = []
+def check_cuda(ops) -> None:
+    "A clear error, once, when the model is on a GPU (CupyOps) but numba can't launch kernels there."
+    if not isinstance(ops, CupyOps) or _CUDA_OK: return
+    from numba import cuda
+    if not cuda.is_available():
+        raise RuntimeError("The parser's GPU path runs numba.cuda kernels, and numba finds no usable CUDA GPU or driver: "
+                           "install the GPU extra (pip install -e \".[cuda]\": cupy and numba-cuda), or run on the CPU "
+                           "(--gpu-id -1)")
+    _CUDA_OK.append(True)
 
 # %% ../../nbs/63a_ml_parser_device.ipynb #f5509885
 @njit(cache=True, nogil=True)
@@ -126,6 +137,7 @@ def greedy_parse_device(model: Model, docs: Sequence[Doc], moves: TransitionSyst
     nO, nF = _check_moves(model, moves), model.get_dim("nF")
     if not sum(len(doc) for doc in docs): return moves.init_states(docs)
     ops, xp = model.ops, model.ops.xp
+    check_cuda(ops)
     tok2vec, lower = model.get_ref("tok2vec"), model.get_ref("lower")
     Xs = tok2vec.predict(docs)
     P, pad, b, uWT, ub = _device_params(model, lower.predict(ops.flatten(Xs)))
@@ -165,6 +177,7 @@ def device_update(model: Model, moves: TransitionSystem, docs: Sequence[Doc], S0
     "One greedy update against the dynamic oracle with states and costs on the device (gradients accumulated); the loss."
     nO, nF = _check_moves(model, moves), model.get_dim("nF")
     ops, xp = model.ops, model.ops.xp
+    check_cuda(ops)
     tok2vec, lower = model.get_ref("tok2vec"), model.get_ref("lower")
     Xs, bp_tok2vec = tok2vec(docs, True)
     P, bp_lower = lower(ops.flatten(Xs), True)
