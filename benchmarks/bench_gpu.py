@@ -22,8 +22,8 @@ Written to benchmarks/results/bench_gpu.json.
 
 `--check-ptx` needs no GPU. It compiles every CUDA twin of the parser path for sm_80: the arc-eager and BILUO state
 kernels and the scoring and gradient kernels of `nlpnb.ml.parser_device`. That checks they type and compile for a real
-device, which the CUDA simulator can't. It needs `numba-cuda` with NVIDIA's NVVM and NVRTC libraries
-(`pip install numba-cuda nvidia-cuda-nvcc-cu12 nvidia-cuda-nvrtc-cu12`).
+device, which the CUDA simulator can't. It needs `numba-cuda` with NVIDIA's NVVM and NVRTC libraries: the `cuda` extra
+(`numba-cuda[cu12]` brings them), or `pip install numba-cuda nvidia-cuda-nvcc-cu12 nvidia-cuda-nvrtc-cu12`.
 """
 import argparse, json, os, subprocess, sys, tempfile, types
 from pathlib import Path
@@ -99,7 +99,7 @@ def check_ptx() -> int:
         # a device function asks the current GPU for its compute capability; there is none here, so answer sm_80
         dispatcher.get_current_device = lambda: types.SimpleNamespace(compute_capability=(8, 0))
     except ImportError as e:
-        print(f"numba.cuda can't compile here ({e}): pip install numba-cuda nvidia-cuda-nvcc-cu12 nvidia-cuda-nvrtc-cu12")
+        print(f"numba.cuda can't compile here ({e}): pip install -e \".[cuda]\" (numba-cuda[cu12])")
         return 1
     bad = 0
     for (mod, name), args in ptx_examples().items():
