@@ -8,7 +8,7 @@ import math, types
 from typing import Callable, Dict, Sequence, Tuple
 
 # %% auto #0
-__all__ = ['py_func', 'rebind', 'grid', 'CudaTwins', 'to_device', 'to_host', 'xp_of']
+__all__ = ['py_func', 'rebind', 'grid', 'CudaTwins', 'as_kernel_array', 'to_device', 'to_host', 'xp_of']
 
 # %% ../nbs/00c_kernels.ipynb #93173e0c
 def py_func(fn: Callable) -> Callable:
@@ -45,7 +45,7 @@ class CudaTwins:
 
     def launch(self, name: str, n: int, *args, threads: int = 64) -> None:
         "Run kernel `name` with one thread per item on `n` items (nothing when `n` is 0)."
-        if n: self[name][grid(n, threads)](*(_no_sync(a) for a in args))
+        if n: self[name][grid(n, threads)](*(as_kernel_array(a) for a in args))
 
     def ptx(self, name: str, *args, cc: Tuple[int, int] = (8, 0)) -> str:
         "The PTX of kernel `name` for the types of `args`: compiles the twin for a real GPU on a machine without one."
@@ -55,8 +55,9 @@ class CudaTwins:
         sig = tuple(typeof(a) for a in args)
         return cuda.compile_ptx(rebind(self.kernels[name], cuda=cuda, **devs), sig, cc=cc)[0]
 
-def _no_sync(a):
-    "A cupy array as a numba device array that doesn't synchronize the stream at each launch; anything else as it is."
+def as_kernel_array(a):
+    """A cupy array as a numba device array over the same memory, which a launch takes without synchronizing the
+    stream; anything else as it is. Converting once and launching many times also saves the conversion per launch."""
     if hasattr(a, "__cuda_array_interface__") and not hasattr(a, "copy_to_host"):
         from numba import cuda
         return cuda.as_cuda_array(a, sync=False)

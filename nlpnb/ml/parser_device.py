@@ -9,7 +9,7 @@ from typing import Optional, Sequence
 import numpy as np
 from numba import njit
 from thinc.api import CupyOps, Model, NumpyOps
-from ..kernels import CudaTwins
+from ..kernels import CudaTwins, as_kernel_array
 from ..tokens.doc import Doc
 from ..parser.state import Gold, States
 from ..parser.system import TransitionSystem
@@ -17,7 +17,7 @@ from .parser_model import _check_moves, _gather, _params, _scatter, get_seen, se
 
 # %% auto #0
 __all__ = ['cuda', 'CudaSimOps', 'on_device', 'check_cuda', 'scores_cuda', 'gold_grad_cuda', 'states_to_xp', 'states_to_host',
-           'greedy_parse_device', 'device_update']
+           'kernel_views', 'greedy_parse_device', 'device_update']
 
 # %% ../../nbs/63a_ml_parser_device.ipynb #ef51cdcc
 class CudaSimOps(NumpyOps):
@@ -120,6 +120,11 @@ def states_to_host(S: tuple, ops) -> tuple:
     "Numpy copies of a named tuple of arrays that `ops` made."
     return type(S)(*(np.ascontiguousarray(ops.to_numpy(a)) for a in S))
 
+def kernel_views(arrays: tuple) -> tuple:
+    "The arrays of a (named) tuple as the kernels take them, made once per batch (cupy arrays: numba views of them)."
+    views = [as_kernel_array(a) for a in arrays]
+    return type(arrays)(*views) if hasattr(arrays, "_fields") else tuple(views)
+
 def _max_steps(S: States, max_steps: Optional[int]) -> int:
     bound = 2 * int(S.length.max(initial=0)) + 2
     return bound if max_steps is None else min(bound, int(max_steps))
@@ -143,12 +148,13 @@ def greedy_parse_device(model: Model, docs: Sequence[Doc], moves: TransitionSyst
     P, pad, b, uWT, ub = _device_params(model, lower.predict(ops.flatten(Xs)))
     S0 = moves.init_states(docs)
     S, B = states_to_xp(S0, xp), len(docs)
-    seen = xp.asarray(get_seen(model))
-    F, scores, actions = xp.empty((B, nF), np.int32), xp.zeros((B, nO), P.dtype), xp.empty(B, np.int32)
+    actions = xp.empty(B, np.int32)
+    Sk, (P, pad, b, uWT, ub, seen, F, scores, acts) = kernel_views(S), kernel_views(
+        (P, pad, b, uWT, ub, xp.asarray(get_seen(model)), xp.empty((B, nF), np.int32), xp.zeros((B, nO), P.dtype), actions))
     for t in range(_max_steps(S0, max_steps)):
-        moves.features_cuda(S, nF, F)
+        moves.features_cuda(Sk, nF, F)
         scores_cuda(P, pad, b, F, uWT, ub, scores)
-        moves.apply_best_cuda(S, scores, seen, actions)
+        moves.apply_best_cuda(Sk, scores, seen, acts)
         if (t + 1) % check_every == 0 and not bool((actions >= 0).any()): break
     return states_to_host(S, ops)
 
@@ -187,19 +193,21 @@ def device_update(model: Model, moves: TransitionSystem, docs: Sequence[Doc], S0
     seen, loss = seen_model.copy(), xp.zeros((), np.float32)
     F, actions = xp.empty((B, nF), np.int32), xp.empty(B, np.int32)
     valid, costs, best = xp.zeros((B, nO), bool), xp.zeros((B, nO), np.float32), xp.zeros((B, nO), bool)
+    Sk, Gk, (Fk, acts, validk, costsk, bestk, seenk) = kernel_views(S), kernel_views(G), kernel_views(
+        (F, actions, valid, costs, best, seen_model))
     d_steps, Hs, whiches, Fs = [], [], [], []
     for t in range(_max_steps(S0, max_steps)):
         active = ~moves.is_final(S)
-        moves.features_cuda(S, nF, F)
+        moves.features_cuda(Sk, nF, Fk)
         H, which = ops.maxout(_gather(ops, P, pad, b, F))
         scores = xp.ascontiguousarray(ops.gemm(H, uW, trans2=True) + ub if len(uW) else H)
-        moves.valid_cuda(S, valid); moves.costs_cuda(S, G, costs)
-        d = gold_grad_cuda(scores, valid, costs, active, xp.empty(scores.shape, scores.dtype), best)[0]
+        moves.valid_cuda(Sk, validk); moves.costs_cuda(Sk, Gk, costsk)
+        d = gold_grad_cuda(scores, validk, costsk, active, xp.empty(scores.shape, scores.dtype), bestk)[0]
         informative = (best != valid).any(axis=1) & active    # not where gold is missing and every move is as good
         seen |= (best & informative[:, None]).any(axis=0)
         loss += (d ** 2).sum()
         d_steps.append(d); Hs.append(H); whiches.append(which); Fs.append(F.copy())
-        moves.apply_best_cuda(S, scores, seen_model, actions)
+        moves.apply_best_cuda(Sk, scores, seenk, acts)
         if (t + 1) % check_every == 0 and not bool((actions >= 0).any()): break
     set_seen(model, ops.to_numpy(seen))
     _device_backprop(model, d_steps, Hs, whiches, Fs, P.shape, pad.shape, bp_lower, bp_tok2vec, [len(x) for x in Xs])
