@@ -60,12 +60,6 @@ def replace_listener_config(self: Transformer, model_config: Dict[str, Any], lis
 
 # %% ../../nbs/42a_transformer.ipynb #66b101cd
 @patch
-def predict(self: Transformer, docs: List[Doc]) -> List[TransformerOutput]:
-    "One `TransformerOutput` per doc."
-    docs = list(docs)
-    return self.model.predict(docs) if docs else []
-
-@patch
 def set_annotations(self: Transformer, docs: List[Doc], outputs: List[TransformerOutput]) -> None:
     "Store each doc's output in `doc._.trf_data`, then run `set_extra_annotations`."
     for doc, out in zip(docs, outputs):

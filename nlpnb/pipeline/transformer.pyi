@@ -31,10 +31,6 @@ class Transformer(Tok2Vec):
         """The `nlpnb.Tok2VecTransformer.v1` block with this transformer's settings and the listener's pooling."""
         ...
 
-    def predict(self, docs: List[Doc]) -> List[TransformerOutput]:
-        """One `TransformerOutput` per doc."""
-        ...
-
     def set_annotations(self, docs: List[Doc], outputs: List[TransformerOutput]) -> None:
         """Store each doc's output in `doc._.trf_data`, then run `set_extra_annotations`."""
         ...
