@@ -70,14 +70,11 @@ def build(setting: str):
     for name in comps: nlp.add_pipe(name, config={"model": {"tok2vec": listener}})
     return nlp, ("ner" if "ner" in comps else "ewt")
 
-def worker(setting: str, args) -> dict:
-    from thinc.api import Adam, fix_random_seed
-    import torch
-    torch.set_num_threads(args.threads)
-    fix_random_seed(0); random.seed(0)
-    nlp, task = build(setting)
-    train = examples(nlp, task, "train", args.n_wikiann if task == "ner" else args.n_train)
-    dev = examples(nlp, task, "dev", args.n_dev)
+def train_and_time(nlp, setting: str, train: list, dev: list, args, score_keys: tuple, prefix: str = "") -> dict:
+    """Initialize `nlp` on `train`, train it `args.epochs` epochs (shuffled, batches of 16, dropout 0.1, Adam), time
+    `nlp.pipe` over `dev`, score `dev`: the row `prefix + setting` (`score_keys` in percent, words/s per second and per
+    CPU second, peak MB). The same code in nlpnb's interpreter and in spaCy's, so the two sides are measured alike."""
+    from thinc.api import Adam
     t = time.perf_counter(); nlp.initialize(lambda: train); init_s = time.perf_counter() - t
     optimizer = Adam(1e-3 if setting.startswith("cnn") else args.lr_trf)
     n_words, train_s, train_cpu, losses = sum(len(eg.reference) for eg in train), 0.0, 0.0, {}
@@ -91,10 +88,21 @@ def worker(setting: str, args) -> dict:
     infer_s, infer_cpu = time.perf_counter() - t, time.process_time() - c
     dev_words = sum(len(e.reference) for e in dev)
     scores = nlp.evaluate(dev)
-    keep = {k: round(float(scores[k]) * 100, 2) for k in ("tag_acc", "pos_acc", "dep_uas", "dep_las", "ents_f") if scores.get(k) is not None}
-    return {"setting": setting, **keep, "train_wps": round(args.epochs * n_words / train_s), "train_wps_cpu": round(args.epochs * n_words / train_cpu),
-            "infer_wps": round(dev_words / infer_s), "infer_wps_cpu": round(dev_words / infer_cpu),
-            "init_s": round(init_s, 1), "peak_mb": round(vm_hwm_mb()), "train_words": n_words, "epochs": args.epochs}
+    keep = {k: round(float(scores[k]) * 100, 2) for k in score_keys if scores.get(k) is not None}
+    return {"setting": prefix + setting, **keep, "train_wps": round(args.epochs * n_words / train_s),
+            "train_wps_cpu": round(args.epochs * n_words / train_cpu), "infer_wps": round(dev_words / infer_s),
+            "infer_wps_cpu": round(dev_words / infer_cpu), "init_s": round(init_s, 1), "peak_mb": round(vm_hwm_mb()),
+            "train_words": n_words, "epochs": args.epochs}
+
+def worker(setting: str, args) -> dict:
+    from thinc.api import fix_random_seed
+    import torch
+    torch.set_num_threads(args.threads)
+    fix_random_seed(0); random.seed(0)
+    nlp, task = build(setting)
+    train = examples(nlp, task, "train", args.n_wikiann if task == "ner" else args.n_train)
+    dev = examples(nlp, task, "dev", args.n_dev)
+    return train_and_time(nlp, setting, train, dev, args, ("tag_acc", "pos_acc", "dep_uas", "dep_las", "ents_f"))
 
 SPACY_SETTINGS = ["cnn_tagger", "trf_tagger", "trf_shared"]
 
@@ -113,7 +121,7 @@ def spacy_worker(setting: str, args) -> dict:
     import spacy, torch
     from spacy.tokens import Doc
     from spacy.training import Example
-    from thinc.api import Adam, fix_random_seed
+    from thinc.api import fix_random_seed
     torch.set_num_threads(args.threads)
     fix_random_seed(0); random.seed(0)
     data = json.loads(Path(args.data).read_text())
@@ -134,24 +142,7 @@ def spacy_worker(setting: str, args) -> dict:
     def egs(rows): return [Example.from_dict(Doc(nlp.vocab, words=r["words"], spaces=r["spaces"]),
                                              {k: r[k] for k in ("tags", "heads", "deps")}) for r in rows]
     train, dev = egs(data["train"]), egs(data["dev"])
-    t = time.perf_counter(); nlp.initialize(lambda: train); init_s = time.perf_counter() - t
-    optimizer = Adam(1e-3 if setting.startswith("cnn") else args.lr_trf)
-    n_words, train_s, train_cpu, losses = sum(len(eg.reference) for eg in train), 0.0, 0.0, {}
-    for epoch in range(args.epochs):
-        random.shuffle(train)
-        t, c = time.perf_counter(), time.process_time()
-        for i in range(0, len(train), 16): nlp.update(train[i:i + 16], sgd=optimizer, drop=0.1, losses=losses)
-        train_s += time.perf_counter() - t; train_cpu += time.process_time() - c
-    texts = [eg.reference.text for eg in dev]
-    t, c = time.perf_counter(), time.process_time(); list(nlp.pipe(texts, batch_size=64))
-    infer_s, infer_cpu = time.perf_counter() - t, time.process_time() - c
-    dev_words = sum(len(e.reference) for e in dev)
-    scores = nlp.evaluate(dev)
-    keep = {k: round(float(scores[k]) * 100, 2) for k in ("tag_acc", "dep_uas", "dep_las") if scores.get(k) is not None}
-    return {"setting": "spacy_" + setting, **keep, "train_wps": round(args.epochs * n_words / train_s),
-            "train_wps_cpu": round(args.epochs * n_words / train_cpu), "infer_wps": round(dev_words / infer_s),
-            "infer_wps_cpu": round(dev_words / infer_cpu), "init_s": round(init_s, 1), "peak_mb": round(vm_hwm_mb()),
-            "train_words": n_words, "epochs": args.epochs}
+    return train_and_time(nlp, setting, train, dev, args, ("tag_acc", "dep_uas", "dep_las"), prefix="spacy_")
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -30,8 +30,7 @@ from pathlib import Path
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"): os.environ.setdefault(_var, "1")
 
-ROOT = Path(__file__).resolve().parents[1]
-EWT_DEV = ROOT.parent / "shared" / "data" / "ud_en_ewt" / "en_ewt-ud-dev.conllu"
+from _fixtures import EWT_DEV, train_tiny  # benchmarks/_fixtures.py, next to this script
 TEXTS = ["Ada Lovelace wrote the first program in 1843.", "Is it raining? I hope not!", ""]
 
 
@@ -39,23 +38,8 @@ TEXTS = ["Ada Lovelace wrote the first program in 1843.", "Is it raining? I hope
 
 def make_originals(work: Path) -> dict:
     "A `.nlpnb` of real docs, a small trained tagger + parser folder, its config with real corpora, and references."
-    import itertools
     import nlpnb
-    from thinc.api import fix_random_seed
-    from nlpnb.tokens import DocBin
-    from nlpnb.tokens.doc import Doc
-    from nlpnb.training.converters import read_conllu
-    from nlpnb.training.example import Example
-    fix_random_seed(0)
-    nlp = nlpnb.blank("en")
-    for name in ("tagger", "parser"): nlp.add_pipe(name, config={"model": {"tok2vec": {"width": 32, "depth": 1}}})
-    docs = list(itertools.islice(read_conllu(EWT_DEV, nlp.vocab), 200))
-    DocBin(docs=docs).to_disk(work / "dev.nlpnb")
-    DocBin(docs=docs[:60]).to_disk(work / "train.nlpnb")
-    egs = [Example(Doc(nlp.vocab, [t.text for t in d], spaces=[bool(t.whitespace_) for t in d]), d) for d in docs[:60]]
-    sgd = nlp.initialize(lambda: egs)
-    for i in range(0, len(egs), 20): nlp.update(egs[i:i + 20], sgd=sgd)
-    nlp.to_disk(work / "model")
+    train_tiny(work / "model", n_docs=200, corpus=work)
     config = (work / "model" / "config.cfg").read_text()
     (work / "config.cfg").write_text(config.replace('train = null', f'train = "{work / "train.nlpnb"}"')
                                             .replace('dev = null', f'dev = "{work / "dev.nlpnb"}"'))

@@ -16,16 +16,32 @@ EVERY_COMMAND = ["apply", "assemble", "benchmark accuracy", "benchmark speed", "
                  "info", "init config", "init fill-config", "init labels", "init vectors", "package", "pretrain",
                  "ray train", "render", "report", "train"]
 
+# `python -m nlpnb ARGS --help` for each ARGS, all in one process: one import of nlpnb (and of torch, which thinc
+# imports where the dev extra installed it) instead of one per command; prints {ARGS: [exit status, stdout]}
+HELP_ALL = """import contextlib, io, json, runpy, sys
+out = {}
+for name in json.loads(sys.argv[1]):
+    sys.argv, buf, code = ["nlpnb", *name.split(), "--help"], io.StringIO(), None
+    try:
+        with contextlib.redirect_stdout(buf): runpy.run_module("nlpnb", run_name="__main__", alter_sys=True)
+    except SystemExit as e: code = e.code
+    out[name] = [code, buf.getvalue()]
+print(json.dumps(out))"""
+
 def test_every_command_is_still_registered():
+    import json
     from nlpnb.cli import COMMANDS, main
     assert main(["--version"]) == 0          # imports COMMAND_MODULES
     assert sorted(COMMANDS) == EVERY_COMMAND
-    res = nlpnb("--help")
-    assert res.returncode == 0
-    for group in {c.split()[0] for c in EVERY_COMMAND}: assert f"    {group}" in res.stdout, group
+    res = subprocess.run([sys.executable, "-c", HELP_ALL, json.dumps(["", *EVERY_COMMAND])], capture_output=True,
+                         text=True, env={**os.environ, "NO_COLOR": "1"}, timeout=300)
+    assert res.returncode == 0, res.stderr
+    helps = json.loads(res.stdout)
+    assert helps[""][0] == 0
+    for group in {c.split()[0] for c in EVERY_COMMAND}: assert f"    {group}" in helps[""][1], group
     for name in EVERY_COMMAND:
-        res = nlpnb(*name.split(), "--help")
-        assert res.returncode == 0 and res.stdout.startswith(f"usage: nlpnb {name}"), (name, res.stdout[:80], res.stderr)
+        code, out = helps[name]
+        assert code == 0 and out.startswith(f"usage: nlpnb {name}"), (name, code, out[:80])
 
 def test_a_missing_code_file_is_one_line():
     res = nlpnb("init", "config", "-", "--pipeline", "tagger", "--code", "/nonexistent/functions.py")

@@ -1,5 +1,5 @@
 """Issue 20, reliability and security: crafted component names, two trainings into one folder, crashed saves."""
-import io, os
+import io, os, sys
 from pathlib import Path
 
 import pytest
@@ -7,6 +7,9 @@ import pytest
 import nlpnb
 from nlpnb.language import Language, load
 from nlpnb.util import COMPLETE_MARKER, recover_dir, write_dir_atomic
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from _fixtures import EWT_DEV, train_tiny  # the tiny tagger + parser benchmarks/fuzz_reliability.py fuzzes too
 
 
 def _pipeline() -> Language:
@@ -269,32 +272,12 @@ def test_earlier_versions_temporaries_recovered_and_cleaned(tmp_path):
 
 # --- a small trained tagger + parser, saved once ---------------------------------------------------------
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-EWT_DEV = DATA / "ud_en_ewt" / "en_ewt-ud-dev.conllu"
-
-
-def train_tiny(out: Path) -> Path:
-    "A tagger and a parser trained a few steps on 60 EWT dev sentences (about 3 s), saved to `out`."
-    import itertools
-    from thinc.api import fix_random_seed
-    from nlpnb.tokens.doc import Doc
-    from nlpnb.training.converters import read_conllu
-    from nlpnb.training.example import Example
-    fix_random_seed(0)
-    nlp = nlpnb.blank("en")
-    for name in ("tagger", "parser"): nlp.add_pipe(name, config={"model": {"tok2vec": {"width": 32, "depth": 1}}})
-    docs = list(itertools.islice(read_conllu(EWT_DEV, nlp.vocab), 60))
-    egs = [Example(Doc(nlp.vocab, [t.text for t in d], spaces=[bool(t.whitespace_) for t in d]), d) for d in docs]
-    sgd = nlp.initialize(lambda: egs)
-    for i in range(0, len(egs), 20): nlp.update(egs[i:i + 20], sgd=sgd)
-    nlp.to_disk(out)
-    return out
-
-
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory) -> Path:
     if not EWT_DEV.exists(): pytest.skip("../shared/data is missing")
-    return train_tiny(tmp_path_factory.mktemp("tiny") / "model")
+    out = tmp_path_factory.mktemp("tiny") / "model"
+    train_tiny(out)
+    return out
 
 
 def test_empty_text_has_no_sentences(tiny_model):

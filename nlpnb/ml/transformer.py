@@ -4,7 +4,7 @@
 
 # %% ../../nbs/41a_ml_transformer.ipynb #bc50df84
 from __future__ import annotations
-import tempfile, warnings, weakref
+import tempfile, warnings
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
@@ -14,7 +14,7 @@ from thinc.types import Floats2d
 from ..registry import registry
 from ..tokens.doc import Doc, Span
 from ..training.alignment import AlignmentArray, align_many
-from .listener import SharedBatch
+from .listener import ListenerModel
 
 EXTRA = 'pip install "nlpnb[transformers]"'
 
@@ -343,28 +343,11 @@ def _set_trf_data(doc: Doc, value: Any) -> None:
 Doc.set_extension("trf_data", getter=_get_trf_data, setter=_set_trf_data, force=True)
 
 # %% ../../nbs/41a_ml_transformer.ipynb #b8065aeb
-class TransformerListener(Model):
+class TransformerListener(ListenerModel):
     "Pools the outputs its upstream transformer computed for the batch into token vectors; sends the gradients back."
     def __init__(self, upstream_name: str, pooling: Model, grad_factor: float = 1.0):
-        Model.__init__(self, "transformer-listener", transformer_listener_forward, init=_listener_init, layers=[pooling],
-                       dims={"nO": None}, attrs={"upstream": upstream_name, "grad_factor": float(grad_factor)})
-        self._batch: Optional[SharedBatch] = None
-        self._upstream: Optional[weakref.ref] = None
-
-    @property
-    def upstream_name(self) -> str: return self.attrs["upstream"]
-    @property
-    def grad_factor(self) -> float: return self.attrs["grad_factor"]
-    @property
-    def upstream(self) -> Any: return self._upstream() if self._upstream is not None else None
-
-    def connect(self, component: Any) -> None:
-        "Listen to `component` (None to disconnect); forgets any batch received before."
-        self._upstream = weakref.ref(component) if component is not None else None
-        self._batch = None
-
-    def receive(self, batch: SharedBatch) -> None: self._batch = batch
-    def verify_inputs(self, docs: List[Doc]) -> bool: return self._batch is not None and self._batch.matches(docs)
+        super().__init__("transformer-listener", transformer_listener_forward, upstream_name, grad_factor,
+                         init=_listener_init, layers=[pooling], dims={"nO": None})
 
 def _listener_init(model: TransformerListener, X: Any = None, Y: Any = None) -> None:
     up = model.upstream

@@ -8,7 +8,7 @@ __all__ = ['DEFAULT_TOK2VEC_MODEL', 'Tok2Vec', 'make_tok2vec']
 # %% ../../nbs/42_tok2vec.ipynb #f0433a68
 import copy, weakref
 from itertools import islice
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 from fastcore.basics import patch
 from thinc.api import Config, Model, Optimizer, set_dropout_rate
 from thinc.types import Floats2d
@@ -165,12 +165,18 @@ def update(self: Tok2Vec, examples: Iterable[Example], *, drop: float = 0.0, sgd
     listeners = self.listeners
     if not examples or not listeners: return losses
     docs = [eg.predicted for eg in examples]
-    set_dropout_rate(self.model, drop)
-    outputs, backprop = self.model.begin_update(docs)
-    self._gradients = _GradientSum(self, outputs, backprop, listeners, losses, sgd)
+    outputs, self._gradients = self._begin_batch(docs, drop, listeners, losses, sgd)
     self._batch = SharedBatch(docs, outputs, self._gradients)
     for listener in listeners: listener.receive(self._batch)
     return losses
+
+@patch
+def _begin_batch(self: Tok2Vec, docs: List[Doc], drop: float, listeners: List[Tok2VecListener],
+                 losses: Dict[str, float], sgd: Optional[Optimizer]) -> Tuple[List[Floats2d], _GradientSum]:
+    "The forward pass `update` shares with the listeners, and the `_GradientSum` that collects what they send back."
+    set_dropout_rate(self.model, drop)
+    outputs, backprop = self.model.begin_update(docs)
+    return outputs, _GradientSum(self, outputs, backprop, listeners, losses, sgd)
 
 @patch
 def finish_update(self: Tok2Vec, sgd: Optimizer) -> None:

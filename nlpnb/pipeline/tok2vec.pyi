@@ -2,7 +2,7 @@
 """`tok2vec`: one token-to-vector model shared by the components after it, through their listeners; it implements the `ListenedTo` protocol of `nlpnb.pipeline.listeners`."""
 import copy, weakref
 from itertools import islice
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 from fastcore.basics import patch
 from thinc.api import Config, Model, Optimizer, set_dropout_rate
 from thinc.types import Floats2d
@@ -104,6 +104,10 @@ class Tok2Vec(TrainablePipe):
 
     def update(self, examples: Iterable[Example], *, drop: float=0.0, sgd: Optional[Optimizer]=None, losses: Optional[Dict[str, float]]=None) -> Dict[str, float]:
         """Run the model on the batch and hand its outputs to the listeners; their gradients train it."""
+        ...
+
+    def _begin_batch(self, docs: List[Doc], drop: float, listeners: List[Tok2VecListener], losses: Dict[str, float], sgd: Optional[Optimizer]) -> Tuple[List[Floats2d], _GradientSum]:
+        """The forward pass `update` shares with the listeners, and the `_GradientSum` that collects what they send back."""
         ...
 
     def finish_update(self, sgd: Optimizer) -> None:

@@ -5,16 +5,14 @@
 # %% ../../nbs/42a_transformer.ipynb #b289e407
 from __future__ import annotations
 import copy
-from typing import Any, Callable, Dict, Iterable, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 from fastcore.basics import patch
 from thinc.api import Config, Model, Optimizer, set_dropout_rate
 from ..language import Language
 from ..registry import registry
-from .tok2vec import Tok2Vec, _GradientSum, _settle_batch
-from ..ml.listener import SharedBatch
+from .tok2vec import Tok2Vec, _GradientSum
 from ..ml.transformer import TRF_DATA_KEY, TransformerListener, TransformerOutput, pooled
 from ..tokens.doc import Doc
-from ..training.example import Example
 
 # %% auto #0
 __all__ = ['DEFAULT_TRANSFORMER_MODEL', 'Transformer', 'configure_null_annotation_setter', 'null_annotation_setter',
@@ -62,12 +60,6 @@ def replace_listener_config(self: Transformer, model_config: Dict[str, Any], lis
 
 # %% ../../nbs/42a_transformer.ipynb #66b101cd
 @patch
-def predict(self: Transformer, docs: List[Doc]) -> List[TransformerOutput]:
-    "One `TransformerOutput` per doc."
-    docs = list(docs)
-    return self.model.predict(docs) if docs else []
-
-@patch
 def set_annotations(self: Transformer, docs: List[Doc], outputs: List[TransformerOutput]) -> None:
     "Store each doc's output in `doc._.trf_data`, then run `set_extra_annotations`."
     for doc, out in zip(docs, outputs):
@@ -94,24 +86,14 @@ class _TransformerGradients(_GradientSum):
             if self.sgd is not None: self.pipe.finish_update(self.sgd)
 
 @patch
-def update(self: Transformer, examples: Iterable[Example], *, drop: float = 0.0, sgd: Optional[Optimizer] = None,
-           losses: Optional[Dict[str, float]] = None) -> Dict[str, float]:
-    "Run the transformer on the batch and hand its outputs to the listeners; their gradients fine-tune it."
-    examples = list(examples)
-    losses = {} if losses is None else losses
-    losses.setdefault(self.name, 0.0)
-    _settle_batch(self)
-    listeners = self.listeners
-    if not examples or not listeners: return losses
-    docs = [eg.predicted for eg in examples]
+def _begin_batch(self: Transformer, docs: List[Doc], drop: float, listeners: List[TransformerListener],
+                 losses: Dict[str, float], sgd: Optional[Optimizer]) -> Tuple[List[TransformerOutput], _TransformerGradients]:
+    "The forward pass (as at prediction when every listener has `grad_factor = 0`) and the wordpiece gradient sum."
     if all(listener.grad_factor == 0 for listener in listeners): outputs, backprop = self.model.predict(docs), None
     else:
         set_dropout_rate(self.model, drop)
         outputs, backprop = self.model.begin_update(docs)
-    self._gradients = _TransformerGradients(self, [o.tensor for o in outputs], backprop, listeners, losses, sgd)
-    self._batch = SharedBatch(docs, outputs, self._gradients)
-    for listener in listeners: listener.receive(self._batch)
-    return losses
+    return outputs, _TransformerGradients(self, [o.tensor for o in outputs], backprop, listeners, losses, sgd)
 
 # %% ../../nbs/42a_transformer.ipynb #1fbc7484
 DEFAULT_TRANSFORMER_MODEL = Config().from_str("""

@@ -2,23 +2,19 @@
 """`transformer`: a pretrained HuggingFace transformer shared by the components after it through `nlpnb.TransformerListener.v1`; the same `ListenedTo` protocol as `tok2vec`, so `Language` and training need no special case."""
 from __future__ import annotations
 import copy
-from typing import Any, Callable, Dict, Iterable, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 from fastcore.basics import patch
 from thinc.api import Config, Model, Optimizer, set_dropout_rate
 from ..language import Language
 from ..registry import registry
-from .tok2vec import Tok2Vec, _GradientSum, _settle_batch
-from ..ml.listener import SharedBatch
+from .tok2vec import Tok2Vec, _GradientSum
 from ..ml.transformer import TRF_DATA_KEY, TransformerListener, TransformerOutput, pooled
 from ..tokens.doc import Doc
-from ..training.example import Example
 __all__ = ['DEFAULT_TRANSFORMER_MODEL', 'Transformer', 'configure_null_annotation_setter', 'null_annotation_setter', 'make_transformer']
 
 class Transformer(Tok2Vec):
     """A shared pretrained transformer: stores its output in `doc._.trf_data` and fine-tunes through its listeners."""
     set_extra_annotations: Any
-    _gradients: Any
-    _batch: Any
 
     def __init__(self, vocab, model: Model, set_extra_annotations: Optional[Callable]=None, *, max_batch_items: int=4096, name: str='transformer'):
         ...
@@ -35,10 +31,6 @@ class Transformer(Tok2Vec):
         """The `nlpnb.Tok2VecTransformer.v1` block with this transformer's settings and the listener's pooling."""
         ...
 
-    def predict(self, docs: List[Doc]) -> List[TransformerOutput]:
-        """One `TransformerOutput` per doc."""
-        ...
-
     def set_annotations(self, docs: List[Doc], outputs: List[TransformerOutput]) -> None:
         """Store each doc's output in `doc._.trf_data`, then run `set_extra_annotations`."""
         ...
@@ -47,8 +39,8 @@ class Transformer(Tok2Vec):
         """`doc._.trf_data` if this component stored it (and nothing replaced it since), else None."""
         ...
 
-    def update(self, examples: Iterable[Example], *, drop: float=0.0, sgd: Optional[Optimizer]=None, losses: Optional[Dict[str, float]]=None) -> Dict[str, float]:
-        """Run the transformer on the batch and hand its outputs to the listeners; their gradients fine-tune it."""
+    def _begin_batch(self, docs: List[Doc], drop: float, listeners: List[TransformerListener], losses: Dict[str, float], sgd: Optional[Optimizer]) -> Tuple[List[TransformerOutput], _TransformerGradients]:
+        """The forward pass (as at prediction when every listener has `grad_factor = 0`) and the wordpiece gradient sum."""
         ...
 
 def configure_null_annotation_setter() -> Callable[[List[Doc], List[TransformerOutput]], None]:
