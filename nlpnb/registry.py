@@ -69,9 +69,13 @@ class registry(thinc.api.registry):
         return sorted(n for n, v in vars(thinc.api.registry).items() if isinstance(v, catalogue.Registry)) + list(NLPNB_REGISTRIES)
 
 # %% ../nbs/11_registry.ipynb #6fcc0486
+import threading
+_resolving = threading.local()  # `.block`: set by `_fill` (below) for the lookup confection makes right after filling a block
+
 @patch(cls_method=True)
 def get(cls: registry, registry_name: str, func_name: str) -> Callable:
     "The function `func_name` of `registry_name`, or an error listing close names."
+    block, _resolving.block = getattr(_resolving, "block", None), None
     if not isinstance(func_name, str):
         raise ValueError(f"A config's @{registry_name} must name a registered function (a string), got {type(func_name).__name__} {func_name!r}")
     if not hasattr(cls, registry_name):
@@ -84,7 +88,8 @@ def get(cls: registry, registry_name: str, func_name: str) -> Callable:
         hint = f" Did you mean {', '.join(map(repr, close))}?" if close else f" Available: {', '.join(names) or 'none'}."
         raise ValueError(f"Can't find '{func_name}' in registry '{registry_name}'.{hint} "
                          "If it is your own function, pass the file that registers it with --code.")
-    return reg.get(func_name)
+    func = reg.get(func_name)
+    return func if block is None else _reporting(func, registry_name, func_name, block)
 
 @patch(cls_method=True)
 def find(cls: registry, registry_name: str, func_name: str) -> Dict[str, Any]:
@@ -96,7 +101,7 @@ def find(cls: registry, registry_name: str, func_name: str) -> Dict[str, Any]:
             "docstring": inspect.getdoc(func)}
 
 # %% ../nbs/11_registry.ipynb #cb166bed
-import traceback as _traceback
+import functools
 from confection import ConfigValidationError
 
 class RegisteredFunctionError(ValueError):
@@ -114,26 +119,26 @@ def _on_purpose(err: BaseException) -> bool:
     "An error of a library's own ValueError/OSError type (nlpnb's `CorpusPathError`...): raised on purpose, its callers catch it by type."
     return isinstance(err, (ValueError, OSError)) and type(err).__module__ != "builtins"
 
-def _raised_by_call(err: BaseException) -> Any:
-    "The frame of confection's `_fill` that called the registered function that raised `err`, if it did."
-    frames = list(_traceback.walk_tb(err.__traceback__))
-    for frame, line in frames[:-1]:
-        if frame.f_code.co_name == "_fill" and "confection" in frame.f_code.co_filename:
-            import linecache
-            return frame if "getter(" in linecache.getline(frame.f_code.co_filename, line) else None
-    return None
+def _reporting(func: Callable, registry_name: str, func_name: str, block: str) -> Callable:
+    "`func` as confection calls it for the block at config path `block`: an error of its own names the block and `func`."
+    @functools.wraps(func)
+    def call(*args, **kwargs):
+        try: return func(*args, **kwargs)
+        except Exception as e:
+            if isinstance(e, (ConfigValidationError, RegisteredFunctionError)) or _on_purpose(e): raise
+            err = RegisteredFunctionError()
+            err.path, err.func = [p for p in block.split(".") if p], f"{func_name} (@{registry_name})"
+            err.__cause__ = e
+            raise at_path(err, *err.path[:1]) from e
+    return call
 
 @patch(cls_method=True)
 def _fill(cls: registry, config, schema=None, *, validate=True, resolve=True, parent="", overrides=None):
-    "confection's resolver; an error raised by a registered function comes out naming its block and function."
+    "confection's resolver; once a registered function's block is filled, `get` hands the function out as `_reporting`'s."
     kwargs = dict(validate=validate, resolve=resolve, parent=parent, overrides={} if overrides is None else overrides)
-    try: return super(registry, cls)._fill(config, *([schema] if schema is not None else []), **kwargs)
-    except Exception as e:
-        if isinstance(e, (ConfigValidationError, RegisteredFunctionError)) or _on_purpose(e): raise
-        frame = _raised_by_call(e)
-        if frame is None: raise
-        key, func = frame.f_locals.get("key"), f"{frame.f_locals.get('func_name')} (@{frame.f_locals.get('reg_name')})"
-        err = RegisteredFunctionError()
-        err.path, err.func = [p for p in f"{parent}.{key}".split(".") if p], func
-        err.__cause__ = e
-        raise at_path(err, *err.path[:1]) from e
+    try: filled = super(registry, cls)._fill(config, *([schema] if schema is not None else []), **kwargs)
+    except BaseException:
+        _resolving.block = None
+        raise
+    if resolve and parent and cls.is_promise(config): _resolving.block = parent  # confection looks its function up next
+    return filled

@@ -6,7 +6,8 @@ from typing import Any, Callable, Dict, List
 import catalogue
 import thinc.api
 from fastcore.basics import patch
-import traceback as _traceback
+import threading
+import functools
 from confection import ConfigValidationError
 __all__ = ['NLPNB_REGISTRIES', 'resolve_annotations', 'registry', 'RegisteredFunctionError', 'at_path']
 NLPNB_REGISTRIES = ('architectures', 'factories', 'readers', 'batchers', 'loggers', 'callbacks', 'augmenters', 'scorers', 'tokenizers', 'languages', 'vectors', 'misc', 'span_getters', 'annotation_setters', 'lookups')
@@ -63,8 +64,9 @@ class registry(thinc.api.registry):
 
     @classmethod
     def _fill(cls, config, schema=None, *, validate=True, resolve=True, parent='', overrides=None):
-        """confection's resolver; an error raised by a registered function comes out naming its block and function."""
+        """confection's resolver; once a registered function's block is filled, `get` hands the function out as `_reporting`'s."""
         ...
+_resolving: Any
 
 class RegisteredFunctionError(ValueError):
     """A registered function raised while a config was resolved: `path` is the block's config path, `func` the function."""
@@ -79,6 +81,6 @@ def _on_purpose(err: BaseException) -> bool:
     """An error of a library's own ValueError/OSError type (nlpnb's `CorpusPathError`...): raised on purpose, its callers catch it by type."""
     ...
 
-def _raised_by_call(err: BaseException) -> Any:
-    """The frame of confection's `_fill` that called the registered function that raised `err`, if it did."""
+def _reporting(func: Callable, registry_name: str, func_name: str, block: str) -> Callable:
+    """`func` as confection calls it for the block at config path `block`: an error of its own names the block and `func`."""
     ...

@@ -28,15 +28,19 @@ for name in json.loads(sys.argv[1]):
     out[name] = [code, buf.getvalue()]
 print(json.dumps(out))"""
 
-def test_every_command_is_still_registered():
+@pytest.fixture(scope="module")
+def helps() -> dict:
+    "`nlpnb --help` (key '') and `nlpnb COMMAND --help` for every command: {ARGS: [exit status, stdout]}."
     import json
-    from nlpnb.cli import COMMANDS, main
-    assert main(["--version"]) == 0          # imports COMMAND_MODULES
-    assert sorted(COMMANDS) == EVERY_COMMAND
     res = subprocess.run([sys.executable, "-c", HELP_ALL, json.dumps(["", *EVERY_COMMAND])], capture_output=True,
                          text=True, env={**os.environ, "NO_COLOR": "1"}, timeout=300)
     assert res.returncode == 0, res.stderr
-    helps = json.loads(res.stdout)
+    return json.loads(res.stdout)
+
+def test_every_command_is_still_registered(helps):
+    from nlpnb.cli import COMMANDS, main
+    assert main(["--version"]) == 0          # imports COMMAND_MODULES
+    assert sorted(COMMANDS) == EVERY_COMMAND
     assert helps[""][0] == 0
     for group in {c.split()[0] for c in EVERY_COMMAND}: assert f"    {group}" in helps[""][1], group
     for name in EVERY_COMMAND:
@@ -77,13 +81,12 @@ def test_missing_config_and_empty_stdin_are_one_line_errors(tmp_path):
     res = nlpnb("debug", "config", "-", input="")
     assert res.returncode == 1 and "Traceback" not in res.stderr
 
-def test_help_documents_every_option():
-    res = nlpnb("debug", "config", "--help")
-    assert res.returncode == 0
+def test_help_documents_every_option(helps):
+    code, out = helps["debug config"]
+    assert code == 0
     for option in ("--code", "--verbose", "--show-functions", "--show-variables", "--section.key"):
-        assert option in res.stdout, option
-    res = nlpnb("init", "fill-config", "--help")
-    for option in ("--code", "--diff", "OUTPUT"): assert option in res.stdout, option
+        assert option in out, option
+    for option in ("--code", "--diff", "OUTPUT"): assert option in helps["init fill-config"][1], option
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
