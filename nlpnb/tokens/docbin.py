@@ -384,13 +384,13 @@ class DocBin:
 # %% ../../nbs/04_docbin.ipynb #a4b88526
 def doc_columns(docs: List[Doc], attrs: List[int]) -> tuple:
     "(`doc.to_array(attrs)` of all `docs` stacked, each doc's length): one concatenation per column, not per doc."
-    lengths = [len(d) for d in docs]
+    cols = [d._cols for d in docs]
+    lengths = [c.n for c in cols]
     out = np.empty((sum(lengths), len(attrs)), np.uint64)
     zeros = np.zeros(max(lengths, default=0), np.uint64)
     for j, a in enumerate(attrs):
         if a in _PLAIN_COLUMNS:   # a column a doc never set is zeros: not allocated on the doc by reading it here
-            got = [d._cols.get(a) for d in docs]
-            parts = [zeros[:n] if c is None else c for c, n in zip(got, lengths)]
+            parts = [c[a] if a in c else zeros[:n] for c, n in zip(cols, lengths)]
         elif a == SENT_START: parts = [d._sent_starts() for d in docs]
         elif a == NORM:
             explicit = np.concatenate([d._cols.get(NORM, zeros[:n]) for d, n in zip(docs, lengths)]).astype(np.uint64)
@@ -427,7 +427,8 @@ def _new_strings_of(docs: List[Doc], attrs: List[int], array: np.ndarray, length
     out, strings = set(), docs[0].vocab.strings
     keys = set()
     for j, a in enumerate(attrs):
-        if a in STRING_ATTRS and a != MORPH: keys.update(np.unique(array[:, j]).tolist())
+        if a in STRING_ATTRS and a != MORPH:   # a column of zeros (no entities, say) needs only key 0's string, ""
+            keys.update(np.unique(array[:, j]).tolist() if array[:, j].any() else [0])
     if MORPH in attrs:
         morph = np.unique(array[:, attrs.index(MORPH)])
         if morph.size and morph[0] < N_SYMBOLS: out.add("")
@@ -437,7 +438,7 @@ def _new_strings_of(docs: List[Doc], attrs: List[int], array: np.ndarray, length
             for s in group: keys.update([s.label] + [k for k in (s.kb_id, s.id) if k in strings])
     new = keys - seen
     if not new: return out
-    try: out.update(strings[k] for k in new)   # KeyError: a key with no string, named by the per-doc pass below
+    try: out.update(strings.strings_of(new))   # KeyError: a key with no string, named by the per-doc pass below
     except KeyError:
         for doc, rows in zip(docs, np.split(array, np.cumsum(lengths)[:-1])): _new_strings(doc, attrs, rows, set(seen))
         raise
