@@ -183,3 +183,11 @@ def from_disk(self: StringStore, path: Union[str, Path]) -> StringStore:
     bad = next((s for s in strings if not isinstance(s, str)), None)
     if bad is not None: raise ModelFileError(f"{path} should hold a list of strings, found {type(bad).__name__} {bad!r}")
     return self._add_all(strings)
+
+# %% ../nbs/01_strings.ipynb #e1bc180f
+@patch
+def strings_of(self: StringStore, keys: Iterable[int]) -> List[str]:
+    "The strings of many int `keys` (symbols included), in order; `KeyError` for a key never added."
+    keys, k2s, n = list(keys), self._key2str, len(SYMBOLS_BY_INT)
+    try: return [k2s[k] if k >= n else SYMBOLS_BY_INT[k] for k in keys]
+    except KeyError: return [self[k] for k in keys]   # raises the E018 error that names the key

@@ -99,3 +99,7 @@ class StringStore:
     def from_disk(self, path: Union[str, Path]) -> StringStore:
         """Add the strings of the JSON list in `path`; a damaged file is a `ModelFileError` naming it."""
         ...
+
+    def strings_of(self, keys: Iterable[int]) -> List[str]:
+        """The strings of many int `keys` (symbols included), in order; `KeyError` for a key never added."""
+        ...

@@ -17,7 +17,7 @@ from ..vectors import vector_similarity
 
 # %% auto #0
 __all__ = ['EMPTY_MORPH', 'DOC_COLUMNS', 'Underscore', 'normalize_feats', 'MorphAnalysis', 'Doc', 'find_cycles', 'Token', 'Span',
-           'SpanGroup', 'SpanGroups', 'docs_to_array']
+           'SpanGroup', 'SpanGroups', 'docs_to_array', 'docs_from_array']
 
 # %% ../../nbs/03_tokens.ipynb #f35b36d3
 class Underscore:
@@ -668,6 +668,58 @@ def docs_to_array(docs: Sequence[Doc], attrs: Sequence[Union[int, str]]) -> List
             out[:, j] = vocab.lex_attr_array(orths, attr)
         else: out[:, j] = np.concatenate([d._column(attr) for d in docs])
     return np.split(out, np.cumsum(lengths)[:-1])
+
+# %% ../../nbs/03_tokens.ipynb #4e1b23eb
+@patch(cls_method=True)
+def _from_columns(cls: Doc, vocab: Vocab, cols: Dict[int, np.ndarray], idx: np.ndarray, unknown_spaces: bool = False) -> Doc:
+    "A Doc on `vocab` whose columns are `cols` (ORTH and SPACY among them) and character offsets `idx`, as they are."
+    doc = cls.__new__(cls)
+    doc.has_unknown_spaces, doc.vocab, doc.user_data, doc.cats, doc.tensor = unknown_spaces, vocab, {}, {}, None
+    doc.spans, doc._derived_starts = SpanGroups(doc), None
+    doc._cols = _Columns(len(idx)); doc._cols.update(cols)
+    doc._idx = idx
+    return doc
+
+def _bad_row(mask: np.ndarray, lengths: np.ndarray, what: str) -> None:
+    "Raise `ValueError` naming the doc and token of the first True in `mask`."
+    rows = np.flatnonzero(mask)
+    if rows.size:
+        starts = np.cumsum(lengths) - lengths
+        d = int(np.searchsorted(starts, rows[0], side="right") - 1)
+        raise ValueError(f"doc {d}, token {int(rows[0] - starts[d])}: {what}")
+
+# %% ../../nbs/03_tokens.ipynb #d9017b06
+def docs_from_array(vocab: Vocab, attrs: Sequence[Union[int, str]], array: np.ndarray, spaces: np.ndarray,
+                    lengths: Sequence[int]) -> List[Doc]:
+    "Docs from `to_array`-encoded rows of many docs stacked in `array` (ORTH among `attrs`), `spaces` and doc `lengths`."
+    ids, lengths = [intify_attr(a) for a in attrs], np.asarray(lengths, dtype=np.int64)
+    array = np.asarray(array, dtype=np.uint64).reshape(-1, len(ids))
+    if ORTH not in ids: raise ValueError("docs_from_array needs the ORTH column")
+    if len(array) != lengths.sum() or len(spaces) != len(array):
+        raise ValueError(f"docs_from_array got {len(array)} rows and {len(spaces)} spaces for {lengths.sum()} tokens")
+    bad = [ATTR_NAMES_BY_ID.get(a, a) for a in ids if a not in DOC_COLUMNS]
+    if bad: raise ValueError(f"Attributes {bad} can't be set on a Doc")
+    starts = np.cumsum(lengths) - lengths
+    within = np.arange(len(array)) - np.repeat(starts, lengths)
+    cols = {a: np.ascontiguousarray(array[:, j]) for j, a in enumerate(ids)}
+    cols[SPACY] = np.asarray(spaces, dtype=bool).copy()
+    for a in _INT_COLUMNS:
+        if a in cols: cols[a] = cols[a].view(np.int64)
+    if HEAD in cols:
+        head = within + cols[HEAD]
+        _bad_row((head < 0) | (head >= np.repeat(lengths, lengths)), lengths, "[E190] HEAD points outside the Doc")
+    if ENT_IOB in cols: _bad_row(cols[ENT_IOB].view(np.uint64) > 3, lengths, "[E982] ENT_IOB values must be 0-3")
+    keys, inverse = np.unique(cols[ORTH], return_inverse=True)
+    try: words = [vocab.strings[k] for k in keys.tolist()]
+    except KeyError as e: raise ValueError(f"an ORTH value has no string: {e.args[0]}") from None
+    empty = [k for k, w in zip(keys.tolist(), words) if not w]
+    if empty: _bad_row(np.isin(cols[ORTH], empty), lengths, "every word must be a non-empty string")
+    widths = np.array([len(w) for w in words], np.int64)[inverse.reshape(-1)] + cols[SPACY]
+    idx = np.cumsum(widths) - widths
+    idx -= np.repeat(idx[starts[lengths > 0]], lengths[lengths > 0])
+    bounds = np.concatenate([starts, [len(array)]]).tolist()
+    return [Doc._from_columns(vocab, {a: c[s:e] for a, c in cols.items()}, idx[s:e])
+            for s, e in zip(bounds[:-1], bounds[1:])]
 
 # %% ../../nbs/03_tokens.ipynb #193d7721
 @patch(as_prop=True)

@@ -11,7 +11,7 @@ from ..symbols import *
 from ..symbols import intify_attr, ATTR_NAMES_BY_ID
 from ..vocab import Vocab, _FLAG_NAMES
 from ..vectors import vector_similarity
-__all__ = ['EMPTY_MORPH', 'DOC_COLUMNS', 'Underscore', 'normalize_feats', 'MorphAnalysis', 'Doc', 'find_cycles', 'Token', 'Span', 'SpanGroup', 'SpanGroups', 'docs_to_array']
+__all__ = ['EMPTY_MORPH', 'DOC_COLUMNS', 'Underscore', 'normalize_feats', 'MorphAnalysis', 'Doc', 'find_cycles', 'Token', 'Span', 'SpanGroup', 'SpanGroups', 'docs_to_array', 'docs_from_array']
 
 class Underscore:
     """The `._` namespace of a Doc, Token or Span."""
@@ -222,6 +222,11 @@ class Doc(_Extensible):
 
     def from_array(self, attrs: Sequence[Union[int, str]], array: np.ndarray) -> Doc:
         """Set columns from `array` (n_tokens, n_attrs), in `to_array`'s encoding."""
+        ...
+
+    @classmethod
+    def _from_columns(cls, vocab: Vocab, cols: Dict[int, np.ndarray], idx: np.ndarray, unknown_spaces: bool=False) -> Doc:
+        """A Doc on `vocab` whose columns are `cols` (ORTH and SPACY among them) and character offsets `idx`, as they are."""
         ...
 
     @property
@@ -696,6 +701,14 @@ def _starts_from_heads(rel_heads: np.ndarray) -> np.ndarray:
 
 def docs_to_array(docs: Sequence[Doc], attrs: Sequence[Union[int, str]]) -> List[np.ndarray]:
     """`doc.to_array(attrs)` for many docs of one vocab, with one vocab lookup per attribute for the whole batch."""
+    ...
+
+def _bad_row(mask: np.ndarray, lengths: np.ndarray, what: str) -> None:
+    """Raise `ValueError` naming the doc and token of the first True in `mask`."""
+    ...
+
+def docs_from_array(vocab: Vocab, attrs: Sequence[Union[int, str]], array: np.ndarray, spaces: np.ndarray, lengths: Sequence[int]) -> List[Doc]:
+    """Docs from `to_array`-encoded rows of many docs stacked in `array` (ORTH among `attrs`), `spaces` and doc `lengths`."""
     ...
 
 class _ClassOrDocMethod:

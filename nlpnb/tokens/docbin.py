@@ -4,13 +4,13 @@
 
 # %% ../../nbs/04_docbin.ipynb #d6f830b6
 from __future__ import annotations
-import struct, zlib
+import itertools, struct, zlib
 from pathlib import Path
 from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Set, Union
 import numpy as np
 from fastcore.basics import patch
 from ..strings import hash_strings
-from .doc import Doc, Span, SpanGroup
+from .doc import Doc, Span, SpanGroup, docs_from_array
 from ..vocab import Vocab
 from ..util import write_file_atomic
 from ..symbols import (ATTR_NAMES_BY_ID, DEP, ENT_ID, ENT_IOB, ENT_KB_ID, ENT_TYPE, HEAD, LEMMA, MORPH, NORM,
@@ -18,11 +18,12 @@ from ..symbols import (ATTR_NAMES_BY_ID, DEP, ENT_ID, ENT_IOB, ENT_KB_ID, ENT_TY
 
 # %% auto #0
 __all__ = ['DOCBIN_ALL_ATTRS', 'FORMAT_VERSION', 'STRING_ATTRS', 'DOC_ATTRS', 'N_SYMBOLS', 'POS_IDS', 'SENT_START_VALUES',
-           'EMPTY_SPAN_GROUPS', 'REQUIRED_KEYS', 'MIN_INFLATE_CAP', 'MAX_INFLATE_RATIO', 'write_bytes_atomic',
-           'msgpack_dumps', 'msgpack_loads', 'docbin_attrs', 'DocBinError', 'SpanRecord', 'GroupRecord', 'pack_span',
-           'unpack_span', 'span_group_to_bytes', 'span_group_from_bytes', 'span_groups_to_bytes',
-           'span_groups_from_bytes', 'inflate_cap', 'decode_message', 'Columns', 'read_columns', 'string_keys',
-           'check_values', 'doc_span_groups', 'set_span_groups', 'Parsed', 'parse_docbin', 'DocBin']
+           'EMPTY_SPAN_GROUPS', 'REQUIRED_KEYS', 'MIN_INFLATE_CAP', 'MAX_INFLATE_RATIO', 'ADD_BATCH',
+           'write_bytes_atomic', 'msgpack_dumps', 'msgpack_loads', 'docbin_attrs', 'DocBinError', 'SpanRecord',
+           'GroupRecord', 'pack_span', 'unpack_span', 'span_group_to_bytes', 'span_group_from_bytes',
+           'span_groups_to_bytes', 'span_groups_from_bytes', 'inflate_cap', 'decode_message', 'Columns', 'read_columns',
+           'string_keys', 'check_values', 'doc_span_groups', 'set_span_groups', 'Parsed', 'parse_docbin', 'DocBin',
+           'doc_columns']
 
 # %% ../../nbs/04_docbin.ipynb #18748d0d
 import functools, threading
@@ -250,13 +251,21 @@ def _first_bad(cols: Columns, attr: int, bad: np.ndarray, what: str) -> None:
                          f"{what} ({rows.size} such values in all)")
 
 # %% ../../nbs/04_docbin.ipynb #69fba546
+def _in_sorted(values: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    "Whether each of `values` is in the sorted `keys` (a binary search each: faster than `np.isin` here)."
+    if not keys.size: return np.zeros(values.shape, bool)
+    at = np.searchsorted(keys, values)
+    at[at == keys.size] = 0
+    return keys[at] == values
+
 def check_values(cols: Columns, strings: Sequence[str]) -> None:
     "Raise `ValueError` for the first column value that cannot be loaded."
     known = string_keys(strings)
+    sorted_known = np.sort(known)
     for j, attr in enumerate(cols.attrs):
         col = cols.tokens[:, j]
         if attr in STRING_ATTRS:
-            _first_bad(cols, attr, (col >= N_SYMBOLS) & ~np.isin(col, known), "no such string in the strings list")
+            _first_bad(cols, attr, (col >= N_SYMBOLS) & ~_in_sorted(col, sorted_known), "no such string in the strings list")
         if attr == MORPH:   # read lazily by token.morph: check the FEATS strings now, while the file can be named
             from nlpnb.tokens.doc import normalize_feats
             key2str = dict(zip(known.tolist(), strings))
@@ -347,6 +356,8 @@ def _split(a: np.ndarray, lengths: np.ndarray) -> List[np.ndarray]:
     return np.split(a, np.cumsum(lengths)[:-1]) if len(lengths) else []
 
 # %% ../../nbs/04_docbin.ipynb #4f0a9b0b
+ADD_BATCH = 1000   # docs turned into columns together by `DocBin(docs=...)`, and rebuilt together by `get_docs`
+
 class DocBin:
     "Many Docs' annotations packed for storage: `add` Docs, `to_disk`; later `from_disk`, `get_docs`."
     def __init__(self, attrs: Iterable[Union[str, int]] = DOCBIN_ALL_ATTRS, store_user_data: bool = False,
@@ -362,7 +373,8 @@ class DocBin:
         self.user_data: List[Optional[bytes]] = []
         self.strings: Set[str] = set()
         self._seen: Set[int] = set()  # keys whose strings are in self.strings
-        for doc in docs: self.add(doc)
+        docs = iter(docs)
+        while batch := list(itertools.islice(docs, ADD_BATCH)): self._add_batch(batch)
 
     def __len__(self) -> int: return len(self.tokens)
     def __repr__(self) -> str:
@@ -370,6 +382,27 @@ class DocBin:
         return f"DocBin({len(self)} docs, {sum(len(t) for t in self.tokens)} tokens; {names})"
 
 # %% ../../nbs/04_docbin.ipynb #a4b88526
+def doc_columns(docs: List[Doc], attrs: List[int]) -> tuple:
+    "(`doc.to_array(attrs)` of all `docs` stacked, each doc's length): one concatenation per column, not per doc."
+    cols = [d._cols for d in docs]
+    lengths = [c.n for c in cols]
+    out = np.empty((sum(lengths), len(attrs)), np.uint64)
+    zeros = np.zeros(max(lengths, default=0), np.uint64)
+    for j, a in enumerate(attrs):
+        if a in _PLAIN_COLUMNS:   # a column a doc never set is zeros: not allocated on the doc by reading it here
+            parts = [c[a] if a in c else zeros[:n] for c, n in zip(cols, lengths)]
+        elif a == SENT_START: parts = [d._sent_starts() for d in docs]
+        elif a == NORM:
+            explicit = np.concatenate([d._cols.get(NORM, zeros[:n]) for d, n in zip(docs, lengths)]).astype(np.uint64)
+            orths = np.concatenate([d._cols[ORTH] for d in docs]).astype(np.uint64)
+            out[:, j] = np.where(explicit != 0, explicit, docs[0].vocab.lex_attr_array(orths, NORM)) if len(orths) else 0
+            continue
+        else: parts = [d._column(a) for d in docs]
+        out[:, j] = np.concatenate(parts) if parts else 0   # int64 columns (HEAD) land as two's complement
+    return out, lengths
+
+_PLAIN_COLUMNS = frozenset((ORTH, TAG, POS, MORPH, LEMMA, DEP, ENT_TYPE, ENT_KB_ID, ENT_ID, HEAD, ENT_IOB))
+
 def _new_strings(doc: Doc, attrs: List[int], array: np.ndarray, seen: Set[int]) -> Set[str]:
     "Strings behind the string-valued columns of `array` and `doc`'s span labels, for keys not in `seen`."
     strings, out = doc.vocab.strings, set()
@@ -389,18 +422,48 @@ def _new_strings(doc: Doc, attrs: List[int], array: np.ndarray, seen: Set[int]) 
         seen.add(key)
     return out
 
+def _new_strings_of(docs: List[Doc], attrs: List[int], array: np.ndarray, lengths: List[int], seen: Set[int]) -> Set[str]:
+    "`_new_strings` for many docs of one vocab, their rows stacked in `array`: one `np.unique` per column."
+    out, strings = set(), docs[0].vocab.strings
+    keys = set()
+    for j, a in enumerate(attrs):
+        if a in STRING_ATTRS and a != MORPH:   # a column of zeros (no entities, say) needs only key 0's string, ""
+            keys.update(np.unique(array[:, j]).tolist() if array[:, j].any() else [0])
+    if MORPH in attrs:
+        morph = np.unique(array[:, attrs.index(MORPH)])
+        if morph.size and morph[0] < N_SYMBOLS: out.add("")
+        keys.update(morph[morph >= N_SYMBOLS].tolist())
+    for doc in docs:
+        for group in doc.spans.values():
+            for s in group: keys.update([s.label] + [k for k in (s.kb_id, s.id) if k in strings])
+    new = keys - seen
+    if not new: return out
+    try: out.update(strings.strings_of(new))   # KeyError: a key with no string, named by the per-doc pass below
+    except KeyError:
+        for doc, rows in zip(docs, np.split(array, np.cumsum(lengths)[:-1])): _new_strings(doc, attrs, rows, set(seen))
+        raise
+    seen.update(new)
+    return out
+
 # %% ../../nbs/04_docbin.ipynb #5985123a
 @patch
 def add(self: DocBin, doc: Doc) -> None:
     "Add a Doc's annotations."
-    array = doc.to_array(self.attrs).astype(np.uint64, copy=False).reshape(len(doc), len(self.attrs))
-    self.strings |= _new_strings(doc, self.attrs, array, self._seen)
-    self.tokens.append(array)
-    self.spaces.append(doc._cols[SPACY].astype(bool))
-    self.cats.append(dict(doc.cats))
-    self.flags.append({"has_unknown_spaces": bool(doc.has_unknown_spaces)})
-    self.span_groups.append(span_groups_to_bytes(doc_span_groups(doc)))
-    self.user_data.append(msgpack_dumps(doc.user_data) if self.store_user_data else None)
+    self._add_batch([doc])
+
+@patch
+def _add_batch(self: DocBin, docs: List[Doc]) -> None:
+    "Add many Docs: their columns in one array per vocab, their strings in one pass."
+    for _, group in itertools.groupby(docs, key=lambda d: d.vocab):
+        group = list(group)
+        array, lengths = doc_columns(group, self.attrs)
+        self.strings |= _new_strings_of(group, self.attrs, array, lengths, self._seen)
+        self.tokens.extend(np.split(array, np.cumsum(lengths)[:-1]) if len(group) > 1 else [array])
+        self.spaces.extend([d._cols[SPACY].astype(bool) for d in group])
+        self.cats.extend([dict(d.cats) for d in group])
+        self.flags.extend([{"has_unknown_spaces": bool(d.has_unknown_spaces)} for d in group])
+        self.span_groups.extend([span_groups_to_bytes(doc_span_groups(d)) if d.spans else EMPTY_SPAN_GROUPS for d in group])
+        self.user_data.extend([msgpack_dumps(d.user_data) if self.store_user_data else None for d in group])
 
 # %% ../../nbs/04_docbin.ipynb #873a9c4f
 @patch
@@ -408,11 +471,35 @@ def get_docs(self: DocBin, vocab: Vocab) -> Iterator[Doc]:
     "Yield the stored Docs, on `vocab`."
     strings = sorted(self.strings)
     vocab.strings._add_all(strings)   # hashed in one kernel call, not one call per string
+    keep = [j for j, a in enumerate(self.attrs) if a == ORTH or a in DOC_ATTRS]
+    attrs = [self.attrs[j] for j in keep]
+    for first in range(0, len(self.tokens), ADD_BATCH):
+        tokens = self.tokens[first:first + ADD_BATCH]
+        try: docs = docs_from_array(vocab, attrs, np.concatenate(tokens)[:, keep], np.concatenate(self.spaces[first:first + ADD_BATCH]),
+                                    [len(t) for t in tokens])
+        except (ValueError, KeyError, TypeError):   # a bad doc in this batch: build them one by one, to yield the good
+            yield from self._get_docs_one_by_one(vocab, range(first, first + len(tokens)), strings)   # ones and name the bad
+            continue
+        for i, doc in enumerate(docs, first):
+            try:
+                doc.has_unknown_spaces = bool(self.flags[i].get("has_unknown_spaces"))
+                if self.cats[i]: doc.cats = dict(self.cats[i])
+                if self.span_groups[i] and self.span_groups[i] != EMPTY_SPAN_GROUPS:
+                    set_span_groups(doc, span_groups_from_bytes(self.span_groups[i]))
+                if self.user_data[i] is not None: doc.user_data.update(msgpack_loads(self.user_data[i], use_list=False))
+            except (ValueError, KeyError, TypeError) as e:
+                raise _bad(getattr(self, "_source", "data"), f"doc {i}: {type(e).__name__}: {e}") from None
+            yield doc
+
+@patch
+def _get_docs_one_by_one(self: DocBin, vocab: Vocab, which: Iterable[int], strings: List[str]) -> Iterator[Doc]:
+    "`get_docs` for the docs numbered `which`, each built from its words and set by `from_array`."
     key2str = dict(zip(string_keys(strings).tolist(), strings))
     orth = self.attrs.index(ORTH)
     rest = [j for j, a in enumerate(self.attrs) if a in DOC_ATTRS]
     rest_attrs = [self.attrs[j] for j in rest]
-    for i, tokens in enumerate(self.tokens):
+    for i in which:
+        tokens = self.tokens[i]
         try:
             words = [key2str.get(k) or vocab.strings[k] for k in tokens[:, orth].tolist()]
             unknown = bool(self.flags[i].get("has_unknown_spaces"))
