@@ -187,15 +187,23 @@ def gold(self: ArcEager, examples: Sequence, S: States) -> Gold:
 def set_annotations(self: ArcEager, S: States, docs) -> None:
     "Write final states into their docs: heads, labels (deprojectivized per sentence) and sentence starts."
     names = ["ROOT"] + self.labels[1:]
+    decorated = np.array([is_decorated(s) for s in names], bool)
+    keys_of, strings = np.zeros(len(names), np.uint64), None   # label id -> key, added to `strings` on first use
     for i, (d, o, n) in enumerate(zip(S.doc_index.tolist(), S.offset.tolist(), S.length.tolist())):
         if n == 0: continue
         doc = docs[d]
         heads = S.heads[o:o + n].astype(np.int64)
-        labels = S.labels[o:o + n].copy()
+        labels = S.labels[o:o + n].astype(np.int64)
         unset = heads < 0                      # only in states that aren't final: left as roots
         heads[unset] = np.flatnonzero(unset); labels[unset] = 0
         starts = np.where(S.sent_start[o:o + n] == 1, 1, -1).astype(np.int64)
         starts[0] = 1
+        if not decorated[labels].any():        # no lifted arcs: label ids to keys by table, no strings per token
+            if doc.vocab.strings is not strings: strings, added = doc.vocab.strings, np.zeros(len(names), bool)
+            for l in np.unique(labels[~added[labels]]).tolist(): keys_of[l], added[l] = strings.add(names[l]), True
+            rel = (heads - np.arange(n)).view(np.uint64)
+            doc.from_array([HEAD, DEP, SENT_START], np.stack([rel, keys_of[labels], starts.view(np.uint64)], axis=1))
+            continue
         heads, strs = heads.tolist(), [names[l] for l in labels.tolist()]
         if any(is_decorated(s) for s in strs):
             bounds = np.flatnonzero(starts == 1).tolist() + [n]
