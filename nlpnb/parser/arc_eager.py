@@ -11,7 +11,7 @@ from fastcore.basics import patch
 from .state import States, Gold, blank_gold, init_states, take
 from .arc_eager_kernels import (N_FREE, n_arc_moves, _valid_batch,
                                             _apply_batch, _cost_batch, _features_batch, _apply_best_batch, _oracle_batch)
-from ..symbols import HEAD, DEP, SENT_START
+from ..symbols import ORTH, HEAD, DEP, SENT_START
 from ..training.nonproj import deprojectivize, is_decorated
 
 # %% auto #0
@@ -176,11 +176,24 @@ def gold(self: ArcEager, examples: Sequence, S: States) -> Gold:
     G = blank_gold(T)
     cache: Dict[int, Gold] = {}
     for i, (d, o, n) in enumerate(zip(S.doc_index.tolist(), S.offset.tolist(), S.length.tolist())):
-        if d not in cache: cache[d] = self.gold_doc(examples[d])
+        if d not in cache: cache[d] = self._memo_gold_doc(examples[d])
         g = cache[d]
         if len(g.heads) != n: raise ValueError(f"State {i} has {n} tokens but example {d} has {len(g.heads)} predicted tokens")
         for dst, src in zip(G, g): dst[o:o + n] = src
     return G
+
+def _gold_key(self: ArcEager, eg) -> int:
+    "A hash of what `gold_doc(eg)` reads: the labels, the predicted tokens, the reference's tokens and parse."
+    ref = eg.reference
+    cols = [ref._cols[a].tobytes() if a in ref._cols else b"" for a in (ORTH, HEAD, DEP, SENT_START)]
+    return hash((id(self._ids), len(self._ids), eg.predicted._cols[ORTH].tobytes(), *cols))
+
+@patch
+def _memo_gold_doc(self: ArcEager, eg) -> Gold:
+    "`gold_doc(eg)`, kept on the example for the next epoch while its tokens, parse and the labels stay the same."
+    key, memo = _gold_key(self, eg), eg.__dict__.get("_arc_eager_gold")
+    if memo is None or memo[0] != key: memo = eg._arc_eager_gold = (key, self.gold_doc(eg))
+    return memo[1]
 
 # %% ../../nbs/61_arc_eager.ipynb #24a75506
 @patch
