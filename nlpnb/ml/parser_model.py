@@ -84,24 +84,25 @@ def state_scores(P, pad, b, F, upper_WT, upper_b, out):
     m, nO = nH * nP, out.shape[1]
     Pf, padf, bf = P.reshape((P.shape[0], nF, m)), pad.reshape((nF, m)), b.reshape(m)
     has_upper = upper_WT.shape[0] > 0
-    acc = np.empty(m, dtype=P.dtype)
-    for i in range(n):     # plain index loops: slice assignments here made LLVM take 3x longer to compile
+    acc, row = np.empty(m, dtype=P.dtype), np.empty(nO, dtype=out.dtype)
+    for i in range(n):     # index loops over row views (slice assignments made LLVM take 3x longer to compile)
         for k in range(m): acc[k] = bf[k]
         for f in range(nF):
             r = F[i, f]
-            if r >= 0:
-                for k in range(m): acc[k] += Pf[r, f, k]
-            else:
-                for k in range(m): acc[k] += padf[f, k]
-        if has_upper:
-            for o in range(nO): out[i, o] = upper_b[o]
+            src = Pf[r, f] if r >= 0 else padf[f]
+            for k in range(m): acc[k] += src[k]
+        if has_upper:      # into a local row, then out[i]: the same sums in the same order, vectorized
+            for o in range(nO): row[o] = upper_b[o]
         for h in range(nH):
             best = acc[h * nP]
             for p in range(1, nP):
                 if acc[h * nP + p] > best: best = acc[h * nP + p]
             if has_upper:
-                for o in range(nO): out[i, o] += upper_WT[h, o] * best
+                w = upper_WT[h]
+                for o in range(nO): row[o] += w[o] * best
             else: out[i, h] = best
+        if has_upper:
+            for o in range(nO): out[i, o] = row[o]
     return out
 
 # %% ../../nbs/63_ml_parser_model.ipynb #29b3fec3
@@ -317,7 +318,10 @@ def _precompute(model: Model, docs: Sequence[Doc]):
     tok2vec, lower = model.get_ref("tok2vec"), model.get_ref("lower")
     Xs = tok2vec.predict(docs)
     X = model.ops.flatten(Xs) if len(Xs) else model.ops.alloc2f(0, lower.get_dim("nI"))
-    P = np.ascontiguousarray(model.ops.to_numpy(lower.predict(X)))
+    if isinstance(X, np.ndarray):   # numpy's BLAS: faster here than thinc's blis for this one big product
+        W = lower.get_param("W")
+        P = np.matmul(X, W.reshape((-1, W.shape[3])).T).reshape((len(X), *W.shape[:3]))
+    else: P = np.ascontiguousarray(model.ops.to_numpy(lower.predict(X)))
     b, pad, uW, ub = (model.ops.to_numpy(a) for a in _params(model))
     return tuple(np.ascontiguousarray(a) for a in (P, b, pad, uW.T, ub))
 

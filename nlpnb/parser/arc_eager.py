@@ -11,7 +11,7 @@ from fastcore.basics import patch
 from .state import States, Gold, blank_gold, init_states, take
 from .arc_eager_kernels import (N_FREE, n_arc_moves, _valid_batch,
                                             _apply_batch, _cost_batch, _features_batch, _apply_best_batch, _oracle_batch)
-from ..symbols import HEAD, DEP, SENT_START
+from ..symbols import ORTH, HEAD, DEP, SENT_START
 from ..training.nonproj import deprojectivize, is_decorated
 
 # %% auto #0
@@ -176,26 +176,47 @@ def gold(self: ArcEager, examples: Sequence, S: States) -> Gold:
     G = blank_gold(T)
     cache: Dict[int, Gold] = {}
     for i, (d, o, n) in enumerate(zip(S.doc_index.tolist(), S.offset.tolist(), S.length.tolist())):
-        if d not in cache: cache[d] = self.gold_doc(examples[d])
+        if d not in cache: cache[d] = self._memo_gold_doc(examples[d])
         g = cache[d]
         if len(g.heads) != n: raise ValueError(f"State {i} has {n} tokens but example {d} has {len(g.heads)} predicted tokens")
         for dst, src in zip(G, g): dst[o:o + n] = src
     return G
+
+def _gold_key(self: ArcEager, eg) -> int:
+    "A hash of what `gold_doc(eg)` reads: the labels, the predicted tokens, the reference's tokens and parse."
+    ref = eg.reference
+    cols = [ref._cols[a].tobytes() if a in ref._cols else b"" for a in (ORTH, HEAD, DEP, SENT_START)]
+    return hash((id(self._ids), len(self._ids), eg.predicted._cols[ORTH].tobytes(), *cols))
+
+@patch
+def _memo_gold_doc(self: ArcEager, eg) -> Gold:
+    "`gold_doc(eg)`, kept on the example for the next epoch while its tokens, parse and the labels stay the same."
+    key, memo = _gold_key(self, eg), eg.__dict__.get("_arc_eager_gold")
+    if memo is None or memo[0] != key: memo = eg._arc_eager_gold = (key, self.gold_doc(eg))
+    return memo[1]
 
 # %% ../../nbs/61_arc_eager.ipynb #24a75506
 @patch
 def set_annotations(self: ArcEager, S: States, docs) -> None:
     "Write final states into their docs: heads, labels (deprojectivized per sentence) and sentence starts."
     names = ["ROOT"] + self.labels[1:]
+    decorated = np.array([is_decorated(s) for s in names], bool)
+    keys_of, strings = np.zeros(len(names), np.uint64), None   # label id -> key, added to `strings` on first use
     for i, (d, o, n) in enumerate(zip(S.doc_index.tolist(), S.offset.tolist(), S.length.tolist())):
         if n == 0: continue
         doc = docs[d]
         heads = S.heads[o:o + n].astype(np.int64)
-        labels = S.labels[o:o + n].copy()
+        labels = S.labels[o:o + n].astype(np.int64)
         unset = heads < 0                      # only in states that aren't final: left as roots
         heads[unset] = np.flatnonzero(unset); labels[unset] = 0
         starts = np.where(S.sent_start[o:o + n] == 1, 1, -1).astype(np.int64)
         starts[0] = 1
+        if not decorated[labels].any():        # no lifted arcs: label ids to keys by table, no strings per token
+            if doc.vocab.strings is not strings: strings, added = doc.vocab.strings, np.zeros(len(names), bool)
+            for l in np.unique(labels[~added[labels]]).tolist(): keys_of[l], added[l] = strings.add(names[l]), True
+            rel = (heads - np.arange(n)).view(np.uint64)
+            doc.from_array([HEAD, DEP, SENT_START], np.stack([rel, keys_of[labels], starts.view(np.uint64)], axis=1))
+            continue
         heads, strs = heads.tolist(), [names[l] for l in labels.tolist()]
         if any(is_decorated(s) for s in strs):
             bounds = np.flatnonzero(starts == 1).tolist() + [n]

@@ -7,7 +7,7 @@ import numpy as np
 from fastcore.basics import patch
 from .state import States, Gold, blank_gold, init_states, take
 from .arc_eager_kernels import N_FREE, n_arc_moves, _valid_batch, _apply_batch, _cost_batch, _features_batch, _apply_best_batch, _oracle_batch
-from ..symbols import HEAD, DEP, SENT_START
+from ..symbols import ORTH, HEAD, DEP, SENT_START
 from ..training.nonproj import deprojectivize, is_decorated
 from . import arc_eager_kernels as _ak
 from typing import Any
@@ -110,6 +110,10 @@ class ArcEager:
         """Gold arrays aligned with the token slices of `S` (states of `init_states([eg.predicted ...])`, or `take`s of them)."""
         ...
 
+    def _memo_gold_doc(self, eg) -> Gold:
+        """`gold_doc(eg)`, kept on the example for the next epoch while its tokens, parse and the labels stay the same."""
+        ...
+
     def set_annotations(self, S: States, docs) -> None:
         """Write final states into their docs: heads, labels (deprojectivized per sentence) and sentence starts."""
         ...
@@ -136,4 +140,8 @@ class ArcEager:
 
 def _gold_sent_starts(eg) -> np.ndarray:
     """Gold sentence starts per predicted token: 1, -1, or 0 unknown."""
+    ...
+
+def _gold_key(self: ArcEager, eg) -> int:
+    """A hash of what `gold_doc(eg)` reads: the labels, the predicted tokens, the reference's tokens and parse."""
     ...

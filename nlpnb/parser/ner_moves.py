@@ -89,6 +89,7 @@ def init_states(self: BiluoPushDown, docs: Sequence[Doc]) -> States:
     "One fresh state per doc, with the docs' sentence starts and their entities as presets."
     S = _init_states(docs)
     for i, doc in enumerate(docs):
+        if ENT_IOB not in doc._cols: continue   # no entity column yet: no entities (and none allocated here)
         iob = doc._cols[ENT_IOB]
         if not len(iob) or not ((iob == 1) | (iob == 3)).any(): continue
         o = int(S.offset[i])
@@ -208,17 +209,18 @@ def apply_best(self: BiluoPushDown, S: States, scores: np.ndarray, seen: Optiona
 def set_annotations(self: BiluoPushDown, S: States, docs: Sequence[Doc]) -> None:
     "Write the states' entities into `docs[S.doc_index[i]]`, keeping the docs' own entities."
     hashes = np.array([self.strings.add(l) for l in self.labels] + [0], np.uint64)  # type -1 -> 0
-    for i in range(len(S.offset)):
-        doc = docs[int(S.doc_index[i])]
-        o, n = int(S.offset[i]), int(S.length[i])
+    iob_all = S.ent_iob.astype(np.int64)
+    typ_all = hashes[np.where(iob_all == 2, -1, S.ent_type)]       # every token's type key, for the whole batch
+    n_preset = np.concatenate([[0], np.cumsum(S.preset_iob != 0)])   # presets before each token
+    for i, (d, o, n) in enumerate(zip(S.doc_index.tolist(), S.offset.tolist(), S.length.tolist())):
+        doc = docs[d]
         if n != len(doc): raise ValueError(f"[E1021] State {i} has {n} tokens but its doc has {len(doc)}")
         iob, typ = S.ent_iob[o:o + n], S.ent_type[o:o + n]
-        if not S.preset_iob[o:o + n].any():  # no presets: write every token
+        if n_preset[o + n] == n_preset[o]:  # no presets: write every token (absent KB/ID columns stay absent: zeros)
             cols = doc._cols
-            cols[ENT_IOB][:] = iob
-            cols[ENT_TYPE][:] = hashes[np.where(iob == 2, -1, typ)]
-            cols[ENT_KB_ID][:] = 0
-            cols[ENT_ID][:] = 0
+            cols[ENT_IOB], cols[ENT_TYPE] = iob_all[o:o + n].copy(), typ_all[o:o + n].copy()
+            if ENT_KB_ID in cols: cols[ENT_KB_ID][:] = 0
+            if ENT_ID in cols: cols[ENT_ID][:] = 0
             continue
         free = S.preset_iob[o:o + n] == 0
         if not free.any(): continue

@@ -56,10 +56,9 @@ def init_states(docs: Sequence[Doc], ent_labels: Optional[Dict[int, int]] = None
     S.length[:] = lengths
     S.offset[1:] = S.tok_offset[1:] = np.cumsum(lengths)[:-1]
     S.doc_index[:] = np.arange(len(docs))
-    for i, doc in enumerate(docs):
-        o, n = int(S.offset[i]), len(doc)
+    for i, (doc, o, n) in enumerate(zip(docs, S.offset.tolist(), lengths.tolist())):
         if n == 0: continue
-        S.sent_start[o:o + n] = doc._cols[SENT_START]
+        if SENT_START in doc._cols: S.sent_start[o:o + n] = doc._cols[SENT_START]   # absent: zeros, as S starts
         if ent_labels:
             ids = np.array([ent_labels.get(int(h), -1) for h in doc._cols[ENT_TYPE].tolist()], np.int32)
             iob = doc._cols[ENT_IOB].astype(np.int8)

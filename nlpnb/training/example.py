@@ -88,9 +88,11 @@ class Example:
     def alignment(self) -> Alignment:
         "Token alignment between predicted (x) and reference (y), computed once; identity when the words match."
         if self._alignment is None:
-            x, y = self.predicted.words, self.reference.words
-            if x == y:
-                ident = AlignmentArray.from_lists([[i] for i in range(len(x))])
+            xo, yo = self.predicted._cols[ORTH], self.reference._cols[ORTH]   # equal keys: equal words, no strings
+            same = len(xo) == len(yo) and bool(np.array_equal(xo, yo))
+            x, y = (None, None) if same else (self.predicted.words, self.reference.words)
+            if same or x == y:
+                ident = AlignmentArray.from_lists([[i] for i in range(len(xo))])
                 self._alignment = Alignment(ident, ident)
             else:
                 try: self._alignment = Alignment.from_strings(x, y)
