@@ -99,9 +99,10 @@ def trained(tmp_path_factory):
     from nlpnb.ml.transformer import make_tiny_transformer
     tmp = tmp_path_factory.mktemp("trained")
     model_dir = make_tiny_transformer(tmp / "bert", width=64)
-    conllu_slice(EWT / "en_ewt-ud-train.conllu", tmp / "train.conllu", 300)
-    conllu_slice(EWT / "en_ewt-ud-dev.conllu", tmp / "dev.conllu", 60)
-    for split in ("train", "dev"): assert nlpnb("convert", tmp / f"{split}.conllu", tmp / "corpus", "-n", "5").returncode == 0
+    (tmp / "conllu").mkdir()
+    conllu_slice(EWT / "en_ewt-ud-train.conllu", tmp / "conllu" / "train.conllu", 300)
+    conllu_slice(EWT / "en_ewt-ud-dev.conllu", tmp / "conllu" / "dev.conllu", 60)
+    assert nlpnb("convert", tmp / "conllu", tmp / "corpus", "-n", "5").returncode == 0  # both files, one process
     init = nlpnb("init", "config", tmp / "config.cfg", "--pipeline", "tagger,parser", "--optimize", "accuracy", "--transformer")
     assert init.returncode == 0, init.stderr
     overrides = ["--paths.train", tmp / "corpus" / "train.nlpnb", "--paths.dev", tmp / "corpus" / "dev.nlpnb",
