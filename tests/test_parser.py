@@ -132,6 +132,26 @@ def test_nonprojective_gold_trees_are_learned_through_projectivization(trained_p
     assert (G.heads >= 0).mean() > 0.95     # every projectivized arc is a target
 
 
+def test_first_call_plain_python_decoding_parses_as_the_compiled_kernels(trained_parser):
+    "While the decoding kernels compile in the background (nlpnb.warm), small batches decode in plain Python: same parses."
+    from nlpnb.parser import arc_eager
+    from nlpnb.ml import parser_model
+    nlp, _, dev = trained_parser
+    texts = [eg.predicted.text for eg in dev[:40]]
+    parse = lambda doc: [(t.head.i, t.dep_) for t in doc]
+    kernels = [arc_eager._features_batch, arc_eager._apply_best_batch, parser_model.state_scores]
+    compiled = [parse(nlp(t)) for t in texts]
+    class Compiling:   # a background compilation that never ends
+        def join(self, *timeout): pass
+    saved = [(k.ready, k._thread) for k in kernels]
+    try:
+        for k in kernels: k.ready, k._thread = False, Compiling()
+        plain = [parse(nlp(t)) for t in texts]
+    finally:
+        for k, (ready, thread) in zip(kernels, saved): k.ready, k._thread = ready, thread
+    assert plain == compiled
+
+
 def test_ner_keeps_entities_set_before_it(tmp_path):
     fix_random_seed(0); random.seed(0)
     nlp = nlpnb.blank("en")
