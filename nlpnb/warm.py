@@ -4,7 +4,7 @@
 
 # %% ../nbs/00d_warm.ipynb #48524023
 from __future__ import annotations
-import os, threading, types
+import atexit, os, threading, types
 from typing import Callable, Dict, Optional
 
 # %% auto #0
@@ -27,13 +27,19 @@ def plain(fn: Callable) -> Callable:
     return out
 
 # %% ../nbs/00d_warm.ipynb #b5ab9498
-_PENDING: list = []
+_WAITING: list = []   # Warming kernels that run their plain form and still have to be compiled
 
-def _join_pending() -> None:
-    "Wait for every background compilation (before a fork: the child must not inherit a held compiler lock)."
-    for t in list(_PENDING): t.join()
+def _join_running() -> None:
+    "Wait for the background compilations that are running (before a fork)."
+    for w in list(_WAITING):
+        if w._thread is not None: w._thread.join()
 
-if hasattr(os, "register_at_fork"): os.register_at_fork(before=_join_pending)
+def _compile_waiting() -> None:
+    "At exit: compile every kernel that still runs its plain form and that Numba's cache lacks (the next process loads it)."
+    for w in list(_WAITING): w.finish(at_exit=True)
+
+if hasattr(os, "register_at_fork"): os.register_at_fork(before=_join_running)
+atexit.register(_compile_waiting)
 
 def in_cache(fn, sig: tuple) -> bool:
     "Whether Numba's on-disk cache holds `fn` compiled for `sig` (read without taking Numba's compiler lock)."
@@ -43,31 +49,48 @@ def in_cache(fn, sig: tuple) -> bool:
     except Exception: return False  # no cache (cache=False), or Numba internals that changed: compile as if cold
 
 class Warming:
-    "A stand-in for `njit` kernel `fn` at Python call sites: compiled in the background, meanwhile `py` (its plain form by default) for `small` inputs."
+    "A stand-in for `njit` kernel `fn` at Python call sites: while it is not compiled, `py` (its plain form by default) for `small` inputs."
+    after = 16  # small calls before a background thread compiles the kernel (a short script compiles it at exit)
     def __init__(self, fn, small: Callable[..., bool], py: Optional[Callable] = None):
         self.fn, self.small, self.py, self.ready = fn, small, py, False
-        self._thread: Optional[threading.Thread] = None
+        self._sig: Optional[tuple] = None
+        self._calls, self._thread, self._cached = 0, None, False
         self._lock = threading.Lock()
         self.__name__, self.__doc__ = getattr(fn, "__name__", "kernel"), getattr(fn, "__doc__", None)
 
-    def _compile(self, sig) -> None:
-        try: self.fn.compile(sig)
+    def _compile(self) -> None:
+        try: self.fn.compile(self._sig)
         except Exception: pass  # the compiled call raises it again, in the caller's thread
         self.ready = True
 
+    def finish(self, at_exit: bool = False) -> None:
+        "Compile (or load) the kernel now, or wait for the background thread that does; at exit, only when not cached."
+        with self._lock:
+            if self._thread is None and not self.ready and self._sig is not None and not (at_exit and self._cached):
+                self._thread = threading.Thread(target=self._compile, name=f"compile {self.__name__}")
+                self._thread.start()
+        if self._thread is not None: self._thread.join()
+        self.ready = True
+        if self in _WAITING: _WAITING.remove(self)
+
     def __call__(self, *args):
         if self.ready: return self.fn(*args)
-        with self._lock:
-            if self._thread is None:
-                sig = tuple(self.fn.typeof_pyval(a) for a in args)
-                if in_cache(self.fn, sig) or not self.small(*args):  # a load from the cache takes milliseconds
-                    self.ready = True
-                    return self.fn(*args)
-                self._thread = threading.Thread(target=self._compile, args=(sig,), name=f"compile {self.__name__}")
-                _PENDING.append(self._thread)
-                self._thread.start()
-        if not self.ready and self.small(*args): return (self.py or plain(self.fn))(*args)
-        self._thread.join()
-        return self.fn(*args)
+        if self._sig is None:
+            if not self.small(*args):
+                self.ready = True
+                return self.fn(*args)
+            self._sig = tuple(self.fn.typeof_pyval(a) for a in args)
+            self._cached = in_cache(self.fn, self._sig)
+            _WAITING.append(self)
+        if not self.small(*args):
+            self.finish()
+            return self.fn(*args)
+        self._calls += 1
+        if self._calls > self.after and self._thread is None:
+            with self._lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._compile, name=f"compile {self.__name__}")
+                    self._thread.start()
+        return (self.py or plain(self.fn))(*args)
 
     def __getattr__(self, name): return getattr(self.fn, name)  # py_func, signatures, ... of the kernel

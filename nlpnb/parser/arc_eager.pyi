@@ -11,10 +11,11 @@ from ..symbols import HEAD, DEP, SENT_START
 from ..training.nonproj import deprojectivize, is_decorated
 from ..warm import Warming
 from typing import Any
-__all__ = ['SMALL_BATCH', 'ArcEager']
+__all__ = ['SMALL_BATCH', 'n_arc_moves', 'ArcEager']
 SMALL_BATCH = 8
 _features_batch: Any
 _apply_best_batch: Any
+n_arc_moves: Any
 
 class ArcEager:
     """Arc-eager transitions with sentence breaks over batched `States`."""
