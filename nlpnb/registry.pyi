@@ -6,6 +6,7 @@ from typing import Any, Callable, Dict, List
 import catalogue
 import thinc.api
 from fastcore.basics import patch
+import srsly.msgpack
 import traceback as _traceback
 from confection import ConfigValidationError
 __all__ = ['NLPNB_REGISTRIES', 'resolve_annotations', 'registry', 'RegisteredFunctionError', 'at_path']
@@ -52,6 +53,11 @@ class registry(thinc.api.registry):
         ...
 
     @classmethod
+    def make_promise_schema(cls, obj: Dict[str, Any], *, resolve: bool=True):
+        """confection's schema of a promise's arguments (a pydantic model), built once per function and `@` key."""
+        ...
+
+    @classmethod
     def get(cls, registry_name: str, func_name: str) -> Callable:
         """The function `func_name` of `registry_name`, or an error listing close names."""
         ...
@@ -65,6 +71,11 @@ class registry(thinc.api.registry):
     def _fill(cls, config, schema=None, *, validate=True, resolve=True, parent='', overrides=None):
         """confection's resolver; an error raised by a registered function comes out naming its block and function."""
         ...
+
+def _filter_entry_points_once(reg: catalogue.Registry) -> None:
+    """Let catalogue registry `reg` filter the installed entry points by its group once, not on every lookup."""
+    ...
+_SCHEMAS: Dict[tuple, Any]
 
 class RegisteredFunctionError(ValueError):
     """A registered function raised while a config was resolved: `path` is the block's config path, `func` the function."""
