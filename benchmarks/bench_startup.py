@@ -9,18 +9,20 @@ through listeners; `bench_parser.align_config` settings), initializes it on the 
 (tags, heads, deps) and the first `--n-train` WikiANN train sentences (entities), trains `--epochs` passes over them
 (so the saved weights are not the initial ones), and saves it with `nlp.to_disk`. Then, for each library, a fresh
 process (`bench_parser.first_call`) imports the library, loads the pipeline, and times the first and the second
-`nlp(text)` on the text of the first EWT dev sentence of at least 15 words (tokenizer included; for nlpnb the first call includes Numba's compilation
-of whatever the cache lacks). That process runs with NUMBA_CACHE_DIR set to a new empty folder ("cold": a fresh install
-that has never run), then `--repeat` more times on the same folder ("cached"; the best of them is printed). The cold run
-is repeated `--repeat` times too, each with a new empty folder (best printed). spaCy does not use Numba: its cold and
-cached rows differ only by the operating system's file cache.
+`nlp(text)` on the text of the first EWT dev sentence of at least 15 words (tokenizer included). That process runs with
+NUMBA_CACHE_DIR set to a new empty folder ("cold": a fresh install that has never run), then `--repeat` more times on
+the same folder ("cached"; the best of them is printed). The cold run is repeated `--repeat` times too, each with a new
+empty folder (best printed). spaCy does not use Numba: its cold and cached rows differ only by the operating system's
+file cache. nlpnb's first small calls run the plain Python / numpy forms of its kernels (`nlpnb.warm`), and a process
+compiles what Numba's cache lacks when it exits: "whole process" (interpreter start to exit, wall seconds) shows where
+that compilation went.
 
 Printed per row: nlpnb, spaCy and nlpnb / spaCy, for wall seconds and process CPU seconds (`time.process_time`, less
 sensitive to other load on a shared machine), and "load + first call", the number the start-up goal is about. All
 processes run with one thread (OMP/MKL/OPENBLAS/NUMBA). Written to benchmarks/results/bench_startup.json
-(bench_startup_ONLY.json with `--only`). A benchmark (tens of seconds), not a test.
+(bench_startup_ONLY.json with `--only`). A benchmark (minutes: each cold nlpnb process compiles at exit), not a test.
 """
-import argparse, json, os, subprocess, sys, tempfile
+import argparse, json, os, subprocess, sys, tempfile, time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -53,10 +55,12 @@ def build_side(lib: str, data_path: str, model_dir: str, epochs: int) -> None:
 
 def probe(python: str, lib: str, model_dir: Path, text: str, out: Path, env: dict, cache: Path) -> dict:
     "One fresh process: import, load, first and second call (bench_parser.first_call), with NUMBA_CACHE_DIR=`cache`."
+    t0 = time.perf_counter()
     proc = subprocess.run([python, str(HERE / "bench_parser.py"), "--first-call", lib, "--model-dir", str(model_dir),
                            "--text", text, "--out", str(out)], env={**env, "NUMBA_CACHE_DIR": str(cache)}, cwd=str(ROOT))
     if proc.returncode != 0: raise SystemExit(f"{lib}: the fresh-process probe failed (exit status {proc.returncode})")
     r = json.loads(out.read_text())
+    r["process_s"] = time.perf_counter() - t0
     r["load_first_s"], r["load_first_cpu_s"] = r["load_s"] + r["first_call_s"], r["load_cpu_s"] + r["first_call_cpu_s"]
     return r
 
@@ -111,9 +115,9 @@ def main() -> None:
     print(f"{'':44}{'nlpnb':>10}{'spaCy':>10}{'ratio':>8}")
     for run in ("cold", "cached"):
         for unit, suffix in (("seconds", "_s"), ("CPU seconds", "_cpu_s")):
-            keys = ROWS + [("load + first nlp(text)", "load_first")]
+            keys = ROWS + [("load + first nlp(text)", "load_first"), ("whole process (start to exit)", "process")]
             for name, key in keys:
-                if unit == "CPU seconds" and key == "second_call": continue
+                if unit == "CPU seconds" and key in ("second_call", "process"): continue
                 x = ours[run].get(key + suffix) if ours else None
                 y = theirs[run].get(key + suffix) if theirs else None
                 ratio = f"{x / y:.2f}" if x is not None and y else "-"
