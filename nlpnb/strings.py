@@ -114,6 +114,7 @@ _hash_many = Warming(_murmur64a_many, small=_small_many, py=_murmur64a_many_nump
 _hash_one = Warming(_murmur64a, small=lambda data, start, end, seed: True,
                     py=lambda data, start, end, seed: np.uint64(murmur64a_reference(data[start:end].tobytes(), int(seed))))
 _hash_one.after = 1000  # one string a call: compile it once a process has hashed many (or at exit)
+_hash_many.after = 1     # a load hashes its strings in numpy; the next call (a DocBin read) starts loading the kernel
 
 # %% ../nbs/01_strings.ipynb #db55d8aa
 def hash_bytes(key: bytes, seed: int = 1) -> int:

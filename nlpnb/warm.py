@@ -41,6 +41,7 @@ def _compile_waiting() -> None:
 if hasattr(os, "register_at_fork"): os.register_at_fork(before=_join_running)
 atexit.register(_compile_waiting)
 
+# %% ../nbs/00d_warm.ipynb #7d5e993b
 def in_cache(fn, sig: tuple) -> bool:
     "Whether Numba's on-disk cache holds `fn` compiled for `sig` (read without taking Numba's compiler lock)."
     try:
@@ -48,9 +49,10 @@ def in_cache(fn, sig: tuple) -> bool:
         return cache._index_key(sig, fn.targetctx.codegen()) in cache._cache_file._load_index()
     except Exception: return False  # no cache (cache=False), or Numba internals that changed: compile as if cold
 
+# %% ../nbs/00d_warm.ipynb #5607ecd6
 class Warming:
     "A stand-in for `njit` kernel `fn` at Python call sites: while it is not compiled, `py` (its plain form by default) for `small` inputs."
-    after = 16  # small calls before a background thread compiles the kernel (a short script compiles it at exit)
+    after = 16  # small calls in the plain form before a background thread compiles (or loads) the kernel
     def __init__(self, fn, small: Callable[..., bool], py: Optional[Callable] = None):
         self.fn, self.small, self.py, self.ready = fn, small, py, False
         self._sig: Optional[tuple] = None
