@@ -68,6 +68,32 @@ class registry(thinc.api.registry):
         "Names of every registry a config can refer to with `@name`."
         return sorted(n for n, v in vars(thinc.api.registry).items() if isinstance(v, catalogue.Registry)) + list(NLPNB_REGISTRIES)
 
+# %% ../nbs/11_registry.ipynb #dca34fff
+def _filter_entry_points_once(reg: catalogue.Registry) -> None:
+    "Let catalogue registry `reg` filter the installed entry points by its group once, not on every lookup."
+    found: list = []
+    def entry_points() -> list:
+        if not found: found.append(list(type(reg)._get_entry_points(reg)))
+        return found[0]
+    reg._get_entry_points = entry_points
+
+import srsly.msgpack
+for _reg in [srsly.msgpack.msgpack_encoders, srsly.msgpack.msgpack_decoders,
+             *(v for v in vars(thinc.api.registry).values() if isinstance(v, catalogue.Registry))]:
+    _filter_entry_points_once(_reg)
+
+_SCHEMAS: Dict[tuple, Any] = {}
+
+@patch(cls_method=True)
+def make_promise_schema(cls: registry, obj: Dict[str, Any], *, resolve: bool = True):
+    "confection's schema of a promise's arguments (a pydantic model), built once per function and `@` key."
+    make = thinc.api.registry.make_promise_schema.__func__
+    reg_name, func_name = cls.get_constructor(obj)
+    if not resolve or not cls.has(reg_name, func_name): return make(cls, obj, resolve=resolve)
+    key = (cls.get(reg_name, func_name), tuple(k for k in obj if k.startswith("@")))
+    if key not in _SCHEMAS: _SCHEMAS[key] = make(cls, obj, resolve=resolve)
+    return _SCHEMAS[key]
+
 # %% ../nbs/11_registry.ipynb #6fcc0486
 import threading
 _resolving = threading.local()  # `.block`: set by `_fill` (below) for the lookup confection makes right after filling a block

@@ -6,6 +6,7 @@ from typing import Any, Callable, Dict, List
 import catalogue
 import thinc.api
 from fastcore.basics import patch
+import srsly.msgpack
 import threading
 import functools
 from confection import ConfigValidationError
@@ -53,6 +54,11 @@ class registry(thinc.api.registry):
         ...
 
     @classmethod
+    def make_promise_schema(cls, obj: Dict[str, Any], *, resolve: bool=True):
+        """confection's schema of a promise's arguments (a pydantic model), built once per function and `@` key."""
+        ...
+
+    @classmethod
     def get(cls, registry_name: str, func_name: str) -> Callable:
         """The function `func_name` of `registry_name`, or an error listing close names."""
         ...
@@ -66,6 +72,11 @@ class registry(thinc.api.registry):
     def _fill(cls, config, schema=None, *, validate=True, resolve=True, parent='', overrides=None):
         """confection's resolver; once a registered function's block is filled, `get` hands the function out as `_reporting`'s."""
         ...
+
+def _filter_entry_points_once(reg: catalogue.Registry) -> None:
+    """Let catalogue registry `reg` filter the installed entry points by its group once, not on every lookup."""
+    ...
+_SCHEMAS: Dict[tuple, Any]
 _resolving: Any
 
 class RegisteredFunctionError(ValueError):

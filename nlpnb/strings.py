@@ -79,9 +79,47 @@ def murmur64a_reference(key: bytes, seed: int = 1) -> int:
     return h
 
 # %% ../nbs/01_strings.ipynb #5be150fb
+from .warm import Warming
+
+def _murmur64a_many_numpy(data: np.ndarray, offsets: np.ndarray, seed: np.uint64) -> np.ndarray:
+    "`_murmur64a_many` in numpy, for consecutive slices: all of them at once, one 8-byte block at a time."
+    n, lengths = len(offsets) - 1, np.diff(offsets)
+    if n <= 0: return np.zeros(0, np.uint64)
+    n_blocks = lengths // 8
+    width = (int(n_blocks.max()) + 1) * 8
+    buf = np.zeros((n, width), np.uint8)   # each string's bytes, zero-padded: a tail block reads as its tail bytes
+    starts = np.repeat(offsets[:-1] - offsets[0], lengths)
+    buf[np.repeat(np.arange(n), lengths), np.arange(int(offsets[-1] - offsets[0])) - starts] = data[offsets[0]:offsets[-1]]
+    blocks = buf.view("<u8")
+    with np.errstate(over="ignore"):
+        h = np.uint64(seed) ^ (lengths.astype(np.uint64) * _M)
+        for b in range(int(n_blocks.max())):
+            full = n_blocks > b
+            k = blocks[full, b] * _M
+            k ^= k >> _R
+            k *= _M
+            h[full] = (h[full] ^ k) * _M
+        tail = (lengths & 7) != 0
+        h[tail] = (h[tail] ^ blocks[tail, n_blocks[tail]]) * _M
+        h ^= h >> _R
+        h *= _M
+        h ^= h >> _R
+    return h
+
+def _small_many(data, offsets, seed) -> bool:
+    return len(offsets) < 2 or (len(offsets) - 1) * (int(np.diff(offsets).max()) + 8) <= 1 << 24
+
+# the hashing kernels at their call sites: a load in a fresh install does not wait for Numba (nlpnb.warm)
+_hash_many = Warming(_murmur64a_many, small=_small_many, py=_murmur64a_many_numpy)
+_hash_one = Warming(_murmur64a, small=lambda data, start, end, seed: True,
+                    py=lambda data, start, end, seed: np.uint64(murmur64a_reference(data[start:end].tobytes(), int(seed))))
+_hash_one.after = 1000  # one string a call: compile it once a process has hashed many (or at exit)
+_hash_many.after = 1     # a load hashes its strings in numpy; the next call (a DocBin read) starts loading the kernel
+
+# %% ../nbs/01_strings.ipynb #db55d8aa
 def hash_bytes(key: bytes, seed: int = 1) -> int:
     "MurmurHash64A of `key` with the Numba kernel."
-    return int(_murmur64a(np.frombuffer(key, dtype=np.uint8), 0, len(key), np.uint64(seed)))
+    return int(_hash_one(np.frombuffer(key, dtype=np.uint8), 0, len(key), np.uint64(seed)))
 
 def utf8(s: str, what: str = "String") -> bytes:
     "The UTF-8 bytes of `s`; a lone surrogate (not text, no UTF-8 bytes) is a `ValueError` that says where it is."
@@ -101,7 +139,7 @@ def hash_strings(strings: List[str]) -> np.ndarray:
     offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
     np.cumsum([len(b) for b in encoded], out=offsets[1:])
     data = np.frombuffer(b"".join(encoded), dtype=np.uint8)
-    return _murmur64a_many(data, offsets, np.uint64(1))
+    return _hash_many(data, offsets, np.uint64(1))
 
 # %% ../nbs/01_strings.ipynb #d371c1ea
 def get_string_id(s: Union[str, int]) -> int:

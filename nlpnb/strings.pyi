@@ -8,6 +8,7 @@ import srsly
 from pathlib import Path
 from fastcore.basics import patch
 from .symbols import SYMBOLS_BY_STR, SYMBOLS_BY_INT
+from .warm import Warming
 from typing import Any
 __all__ = ['murmur64a_reference', 'hash_bytes', 'utf8', 'hash_string', 'hash_strings', 'get_string_id', 'StringStore']
 _M: Any
@@ -25,6 +26,15 @@ def _murmur64a_many(data: np.ndarray, offsets: np.ndarray, seed: np.uint64) -> n
 def murmur64a_reference(key: bytes, seed: int=1) -> int:
     """Pure-Python MurmurHash64A, the reference for the Numba kernel."""
     ...
+
+def _murmur64a_many_numpy(data: np.ndarray, offsets: np.ndarray, seed: np.uint64) -> np.ndarray:
+    """`_murmur64a_many` in numpy, for consecutive slices: all of them at once, one 8-byte block at a time."""
+    ...
+
+def _small_many(data, offsets, seed) -> bool:
+    ...
+_hash_many: Any
+_hash_one: Any
 
 def hash_bytes(key: bytes, seed: int=1) -> int:
     """MurmurHash64A of `key` with the Numba kernel."""

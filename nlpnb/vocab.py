@@ -150,7 +150,7 @@ class LexTable:
         self.keys, self.values = np.zeros(capacity, np.uint64), np.zeros(capacity, np.uint64)
         self.used, self.n = np.zeros(capacity, np.bool_), 0
 
-    def lookup(self, queries: np.ndarray, out: np.ndarray) -> int: return _probe(self.keys, self.used, self.values, queries, out)
+    def lookup(self, queries: np.ndarray, out: np.ndarray) -> int: return _lookup(self.keys, self.used, self.values, queries, out)
 
     def __setitem__(self, key: int, value: int) -> None:
         mask = len(self.keys) - 1
@@ -183,6 +183,24 @@ class LexTable:
         old_keys, old_values = self.keys[used], self.values[used]
         self.__init__(size)
         self.add_new(old_keys, old_values)
+
+# %% ../nbs/02_vocab.ipynb #45e243f9
+from .warm import Warming
+
+def _probe_numpy(keys: np.ndarray, used: np.ndarray, values: np.ndarray, queries: np.ndarray, out: np.ndarray) -> int:
+    "`_probe` in numpy: every query probes at once, one slot further each round."
+    mask = np.uint64(len(keys) - 1)
+    out[:] = _MISSING
+    todo, slots = np.arange(len(queries)), queries & mask
+    while len(todo):
+        busy = used[slots]
+        hit = busy & (keys[slots] == queries[todo])
+        out[todo[hit]] = values[slots[hit]]
+        todo, slots = todo[busy & ~hit], (slots[busy & ~hit] + np.uint64(1)) & mask
+    return int((out == _MISSING).sum())
+
+# lookups through a Warming stand-in (nlpnb.warm): in a fresh install the first texts do not wait for Numba
+_lookup = Warming(_probe, small=lambda keys, used, values, queries, out: len(queries) <= 100_000, py=_probe_numpy)
 
 # %% ../nbs/02_vocab.ipynb #15b49af4
 class Vocab:

@@ -12,6 +12,7 @@ from .strings import StringStore
 from .symbols import *
 from .symbols import ATTR_NAMES_BY_ID
 from .vectors import Vectors, vector_similarity
+from .warm import Warming
 __all__ = ['LEX_ATTRS', 'lower', 'word_shape', 'prefix', 'suffix', 'is_alpha', 'is_ascii', 'is_digit', 'is_lower', 'is_upper', 'is_title', 'is_space', 'is_punct', 'is_bracket', 'is_quote', 'is_left_punct', 'is_right_punct', 'is_currency', 'like_num', 'like_url', 'like_email', 'Lexeme', 'LexTable', 'Vocab']
 
 def lower(s: str) -> str:
@@ -206,6 +207,11 @@ class LexTable:
     def _grow(self, extra: int) -> None:
         """Make room for `extra` more keys (at most half full after them)."""
         ...
+
+def _probe_numpy(keys: np.ndarray, used: np.ndarray, values: np.ndarray, queries: np.ndarray, out: np.ndarray) -> int:
+    """`_probe` in numpy: every query probes at once, one slot further each round."""
+    ...
+_lookup: Any
 
 class Vocab:
     """Strings, lexical attributes and vectors shared by every Doc of a pipeline."""

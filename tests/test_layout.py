@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "nlpnb"
 
 # area: the module prefixes it holds (a module belongs to the area with its longest matching prefix)
 LAYERS: List[Tuple[str, List[str]]] = [
-    ("base", ["nlpnb.util", "nlpnb.symbols", "nlpnb.strings", "nlpnb.registry", "nlpnb.kernels"]),
+    ("base", ["nlpnb.util", "nlpnb.symbols", "nlpnb.strings", "nlpnb.registry", "nlpnb.kernels", "nlpnb.warm"]),
     ("doc", ["nlpnb.vocab", "nlpnb.vectors", "nlpnb.tokens", "nlpnb.tokenizer", "nlpnb.lang", "nlpnb.matcher"]),
     ("config", ["nlpnb.config", "nlpnb.default_config"]),
     ("data", ["nlpnb.training", "nlpnb.scorer"]),

@@ -132,6 +132,24 @@ def test_nonprojective_gold_trees_are_learned_through_projectivization(trained_p
     assert (G.heads >= 0).mean() > 0.95     # every projectivized arc is a target
 
 
+def test_first_call_plain_python_decoding_parses_as_the_compiled_kernels(trained_parser):
+    "Until the decoding kernels are compiled (nlpnb.warm), small batches decode in plain Python: the same parses."
+    from nlpnb.parser import arc_eager
+    from nlpnb.ml import parser_model
+    nlp, _, dev = trained_parser
+    texts = [eg.predicted.text for eg in dev[:40]]
+    parse = lambda doc: [(t.head.i, t.dep_) for t in doc]
+    kernels = [arc_eager._features_batch, arc_eager._apply_best_batch, parser_model.state_scores]
+    compiled = [parse(nlp(t)) for t in texts]
+    saved = [(k.ready, k._sig, k._calls) for k in kernels]
+    try:
+        for k in kernels: k.ready, k._sig, k._calls = False, (), -10 ** 9   # not compiled, and not about to be
+        plain = [parse(nlp(t)) for t in texts]
+    finally:
+        for k, (ready, sig, calls) in zip(kernels, saved): k.ready, k._sig, k._calls = ready, sig, calls
+    assert plain == compiled
+
+
 def test_ner_keeps_entities_set_before_it(tmp_path):
     fix_random_seed(0); random.seed(0)
     nlp = nlpnb.blank("en")

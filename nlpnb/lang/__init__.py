@@ -19,7 +19,10 @@ __all__ = ['LOWER', 'UPPER', 'UNCASED', 'ALPHA', 'ALPHA_LOWER', 'ALPHA_UPPER', '
            'expand_apostrophes', 'available_languages']
 
 # %% ../../nbs/06_lang.ipynb #fd240d0e
-def _esc(cp: int) -> str: return f"\\u{cp:04X}" if cp <= 0xFFFF else f"\\U{cp:08X}"
+def _esc(cp: int) -> str:
+    "One code point of a class: itself where that is safe (`re` parses a literal character ~3x faster than an escape)."
+    if cp > 0x7F and chr(cp).isprintable() and not 0xD800 <= cp <= 0xDFFF: return chr(cp)
+    return f"\\u{cp:04X}" if cp <= 0xFFFF else f"\\U{cp:08X}"
 
 def _ranges_body(ranges: Iterable[tuple]) -> str:
     return "".join(_esc(a) if a == b else f"{_esc(a)}-{_esc(b)}" for a, b in ranges)

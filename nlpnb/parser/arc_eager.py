@@ -15,7 +15,14 @@ from ..symbols import ORTH, HEAD, DEP, SENT_START
 from ..training.nonproj import deprojectivize, is_decorated
 
 # %% auto #0
-__all__ = ['ArcEager']
+__all__ = ['SMALL_BATCH', 'n_arc_moves', 'ArcEager']
+
+# %% ../../nbs/61_arc_eager.ipynb #e5e909ac
+from ..warm import Warming
+SMALL_BATCH = 8  # states: up to this many, a first call in a fresh install decodes in plain Python while Numba compiles
+_features_batch = Warming(_features_batch, small=lambda S, *a: len(S.offset) <= SMALL_BATCH)
+_apply_best_batch = Warming(_apply_best_batch, small=lambda S, *a: len(S.offset) <= SMALL_BATCH)
+n_arc_moves = n_arc_moves.py_func  # plain arithmetic, called from Python: no Numba call (nor its start-up) for it
 
 # %% ../../nbs/61_arc_eager.ipynb #d84b5011
 class ArcEager:

@@ -9,9 +9,14 @@ from .state import States, Gold, blank_gold, init_states, take
 from .arc_eager_kernels import N_FREE, n_arc_moves, _valid_batch, _apply_batch, _cost_batch, _features_batch, _apply_best_batch, _oracle_batch
 from ..symbols import ORTH, HEAD, DEP, SENT_START
 from ..training.nonproj import deprojectivize, is_decorated
+from ..warm import Warming
 from . import arc_eager_kernels as _ak
 from typing import Any
-__all__ = ['ArcEager']
+__all__ = ['SMALL_BATCH', 'n_arc_moves', 'ArcEager']
+SMALL_BATCH = 8
+_features_batch: Any
+_apply_best_batch: Any
+n_arc_moves: Any
 
 class ArcEager:
     """Arc-eager transitions with sentence breaks over batched `States`."""

@@ -17,7 +17,14 @@ from .ner_kernels import (OUT, BEGIN, move_code, n_ner_moves, entity_moves,
                                       _apply_best_kernel)
 
 # %% auto #0
-__all__ = ['BiluoPushDown']
+__all__ = ['SMALL_BATCH', 'n_ner_moves', 'move_code', 'BiluoPushDown']
+
+# %% ../../nbs/62_ner_moves.ipynb #613dc528
+from ..warm import Warming
+SMALL_BATCH = 8  # states: up to this many, a first call in a fresh install decodes in plain Python while Numba compiles
+_features_kernel = Warming(_features_kernel, small=lambda S, *a: len(S.offset) <= SMALL_BATCH)
+_apply_best_kernel = Warming(_apply_best_kernel, small=lambda S, *a: len(S.offset) <= SMALL_BATCH)
+n_ner_moves, move_code = n_ner_moves.py_func, move_code.py_func  # plain arithmetic, called from Python: no Numba call
 
 # %% ../../nbs/62_ner_moves.ipynb #03803721
 def _tag_to_move(tag: Optional[str], ids: Dict[str, int]) -> int:

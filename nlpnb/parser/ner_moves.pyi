@@ -10,9 +10,16 @@ from ..strings import StringStore
 from ..tokens.doc import Doc
 from .state import States, Gold, blank_gold, init_states as _init_states, take
 from .ner_kernels import OUT, BEGIN, move_code, n_ner_moves, entity_moves, _valid_kernel, _apply_kernel, _features_kernel, _cost_kernel, _oracle_kernel, _apply_best_kernel
+from ..warm import Warming
 from ..kernels import xp_of
 from . import ner_kernels as _nk
-__all__ = ['BiluoPushDown']
+from typing import Any
+__all__ = ['SMALL_BATCH', 'n_ner_moves', 'move_code', 'BiluoPushDown']
+SMALL_BATCH = 8
+_features_kernel: Any
+_apply_best_kernel: Any
+n_ner_moves: Any
+move_code: Any
 
 def _tag_to_move(tag: Optional[str], ids: Dict[str, int]) -> int:
     """A BILUO tag string as a move id; -1 for missing ('-', None, '') or a label the system doesn't know."""
