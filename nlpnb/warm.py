@@ -36,6 +36,7 @@ def _join_running() -> None:
 
 def _compile_waiting() -> None:
     "At exit: compile every kernel that still runs its plain form and that Numba's cache lacks (the next process loads it)."
+    if os.environ.get("NLPNB_COMPILE_AT_EXIT", "1") == "0": return
     for w in list(_WAITING): w.finish(at_exit=True)
 
 if hasattr(os, "register_at_fork"): os.register_at_fork(before=_join_running)
