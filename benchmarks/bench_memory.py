@@ -12,6 +12,7 @@ thread; no evaluation, inference or saving happens in the measured process, so t
 Per library and task, in MB of resident memory (Linux VmHWM, the high-water mark, which exec resets; a child's
 ru_maxrss would start at its parent's):
 - `import` (idle): a process that only imports the library (`import nlpnb` / `import spacy`): the fixed cost;
+- `+ data`: after reading the task's rows (words, spaces, annotations) from JSON, the same for both;
 - `+ pipeline`: after also building the pipeline from its config;
 - `+ examples`: after building the training Examples (the corpus held in memory);
 - `+ initialize`: after `nlp.initialize`;
@@ -28,7 +29,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import bench_parser as bp  # noqa: E402
 
-STAGES = ("import", "pipeline", "examples", "initialize", "peak")
+STAGES = ("import", "data", "pipeline", "examples", "initialize", "peak")
 
 def vm(field: str = "VmHWM") -> float:
     "This process's `field` (VmHWM: peak resident memory; VmRSS: now) from /proc/self/status, in MB."
@@ -45,11 +46,12 @@ def idle_side(lib: str, out_path: str) -> None:
 
 def train_side(lib: str, task: str, data_path: str, out_path: str, epochs: int, batch_words: int) -> None:
     "Build, initialize and train one task's pipeline; VmHWM after each stage."
-    data = json.loads(Path(data_path).read_text())[task]
     marks = {}
     _, make_config, from_config, Doc, Example, _, version = bp._library(lib)
     from thinc.api import Adam, fix_random_seed
     marks["import"] = vm()
+    data = json.loads(Path(data_path).read_text())[task]
+    marks["data"] = vm()
     fix_random_seed(0)
     config = make_config(bp.PIPELINES[task])
     bp.align_config(config, task)

@@ -458,8 +458,9 @@ def _add_batch(self: DocBin, docs: List[Doc]) -> None:
         group = list(group)
         array, lengths = doc_columns(group, self.attrs)
         self.strings |= _new_strings_of(group, self.attrs, array, lengths, self._seen)
-        self.tokens.extend(np.split(array, np.cumsum(lengths)[:-1]) if len(group) > 1 else [array])
-        self.spaces.extend([d._cols[SPACY].astype(bool) for d in group])
+        cuts = np.cumsum(lengths)[:-1]
+        self.tokens.extend(np.split(array, cuts))
+        self.spaces.extend(np.split(np.concatenate([d._cols[SPACY] for d in group]).astype(bool), cuts))
         self.cats.extend([dict(d.cats) for d in group])
         self.flags.extend([{"has_unknown_spaces": bool(d.has_unknown_spaces)} for d in group])
         self.span_groups.extend([span_groups_to_bytes(doc_span_groups(d)) if d.spans else EMPTY_SPAN_GROUPS for d in group])
