@@ -268,7 +268,8 @@ def _beam_advance(moves: TransitionSystem, pre: tuple, nF: int, beam: _Beam, wid
     allowed = valid & allowed_moves
     if gold: allowed &= costs <= np.where(valid, costs, np.inf).min(axis=1, keepdims=True)
     ii, aa = np.nonzero(allowed)
-    rest = np.concatenate([np.flatnonzero(~np.isin(np.arange(n), go)), go[~allowed.any(axis=1)]])  # done or stuck
+    done = np.ones(n, bool); done[go] = False
+    rest = np.concatenate([np.flatnonzero(done), go[~allowed.any(axis=1)]])   # finished or stuck: carried on
     parents = np.concatenate([go[ii], rest])
     actions = np.concatenate([aa, np.full(len(rest), -1)]).astype(np.int32)
     logp = np.concatenate([beam.logp[go[ii]] + ls[ii, aa], beam.logp[rest]])
@@ -292,14 +293,18 @@ def _best_of_groups(beam: _Beam, n: int) -> Tuple[np.ndarray, np.ndarray]:
     return logp, cost
 
 def _max_violation(model: Model, docs: List[Doc], moves: TransitionSystem, S0: States, G0: Gold, width: int,
-                   max_steps: Optional[int]) -> Tuple[np.ndarray, List[np.ndarray], np.ndarray]:
-    "The candidates at each start state's step of largest violation: `(start, moves, is_gold)` per candidate."
+                   max_steps: Optional[int], visited: Optional[list] = None) -> Tuple[np.ndarray, List[np.ndarray], np.ndarray]:
+    """The candidates at each start state's step of largest violation: `(start, moves, is_gold)` per candidate. The
+    predicted beam's unfinished states of every step, and their gold, are appended to `visited` if given."""
     n, nF, seen = len(S0.offset), model.get_dim("nF"), get_seen(model)
     pre = _precompute(model, docs)
     pred = gold = _beam_start(S0, G0)
     worst, at = np.full(n, -np.inf), {}
     t = 0
     while (max_steps is None or t < max_steps) and (pred.alive.any() or gold.alive.any()):
+        if visited is not None:
+            live = np.flatnonzero(pred.alive & ~moves.is_final(pred.S))
+            if len(live): visited.append((take(pred.S, live), take_gold(pred.G, pred.S, live)))
         pred = _beam_advance(moves, pre, nF, pred, width, seen, gold=False)
         gold = _beam_advance(moves, pre, nF, gold, width, np.ones_like(seen), gold=True)
         t += 1
@@ -330,9 +335,12 @@ def _group_softmax(x: np.ndarray, groups: np.ndarray, mask: np.ndarray) -> np.nd
 # %% ../../nbs/64_transition_parser.ipynb #a700c945
 @patch
 def _beam_update(self: TransitionParser, docs: List[Doc], S0: States, G0: Gold, max_steps: Optional[int]) -> float:
-    "The max-violation beam update (gradients accumulated, not applied); its loss."
-    starts, cands, is_gold = _max_violation(self.model, docs, self.moves, S0, G0, int(self.cfg["beam_width"]), max_steps)
-    if not len(starts): return 0.0
+    "The beam's dynamic-oracle update and its max-violation update (gradients accumulated, not applied); their loss."
+    visited = []
+    starts, cands, is_gold = _max_violation(self.model, docs, self.moves, S0, G0, int(self.cfg["beam_width"]), max_steps,
+                                            visited)
+    loss = self._beam_states_update(docs, visited)
+    if not len(starts): return loss
     S = take(S0, starts)
     table = move_table(cands)
     follow = [np.ascontiguousarray(table[:, t]) for t in range(table.shape[1])]
@@ -357,7 +365,20 @@ def _beam_update(self: TransitionParser, docs: List[Doc], S0: States, G0: Gold, 
         grads.append(self.model.ops.asarray(g))
     backprop(grads)
     p_gold = np.zeros(starts.max() + 1); np.add.at(p_gold, starts, np.where(is_gold, p, 0.0))
-    return float(-np.log(np.maximum(p_gold[np.unique(starts)], 1e-12)).sum())
+    return loss + float(-np.log(np.maximum(p_gold[np.unique(starts)], 1e-12)).sum())
+
+# %% ../../nbs/64_transition_parser.ipynb #3f85efcf
+@patch
+def _beam_states_update(self: TransitionParser, docs: List[Doc], visited: list) -> float:
+    "The dynamic oracle's gradient at every state in `visited` (pairs of states and their gold), scored in one step."
+    if not visited: return 0.0
+    S, G = concat([v[0] for v in visited]), concat_gold([v[1] for v in visited])
+    (_, steps), backprop = self.model.begin_update((docs, self.moves, S, [np.full(len(S.offset), -1, np.int32)]))
+    if not steps: return 0.0
+    active, scores, _ = steps[0]
+    d, _ = gold_softmax_grad(self.model.ops.to_numpy(scores), self.moves.valid(S)[active], self.moves.costs(S, G)[active])
+    backprop([self.model.ops.asarray(d)])
+    return float((d ** 2).sum())
 
 # %% ../../nbs/64_transition_parser.ipynb #925c23d2
 @patch

@@ -107,7 +107,11 @@ class TransitionParser(TrainablePipe):
         ...
 
     def _beam_update(self, docs: List[Doc], S0: States, G0: Gold, max_steps: Optional[int]) -> float:
-        """The max-violation beam update (gradients accumulated, not applied); its loss."""
+        """The beam's dynamic-oracle update and its max-violation update (gradients accumulated, not applied); their loss."""
+        ...
+
+    def _beam_states_update(self, docs: List[Doc], visited: list) -> float:
+        """The dynamic oracle's gradient at every state in `visited` (pairs of states and their gold), scored in one step."""
         ...
 
     def _learn_from_teacher(self, teacher: Model, examples: Iterable[Example], drop: float, sgd: Optional[Optimizer], losses: Optional[Dict[str, float]]) -> Dict[str, float]:
@@ -163,8 +167,9 @@ def _best_of_groups(beam: _Beam, n: int) -> Tuple[np.ndarray, np.ndarray]:
     """Per group, the best state's log-probability (-inf where none) and cost."""
     ...
 
-def _max_violation(model: Model, docs: List[Doc], moves: TransitionSystem, S0: States, G0: Gold, width: int, max_steps: Optional[int]) -> Tuple[np.ndarray, List[np.ndarray], np.ndarray]:
-    """The candidates at each start state's step of largest violation: `(start, moves, is_gold)` per candidate."""
+def _max_violation(model: Model, docs: List[Doc], moves: TransitionSystem, S0: States, G0: Gold, width: int, max_steps: Optional[int], visited: Optional[list]=None) -> Tuple[np.ndarray, List[np.ndarray], np.ndarray]:
+    """The candidates at each start state's step of largest violation: `(start, moves, is_gold)` per candidate. The
+    predicted beam's unfinished states of every step, and their gold, are appended to `visited` if given."""
     ...
 
 def _group_softmax(x: np.ndarray, groups: np.ndarray, mask: np.ndarray) -> np.ndarray:
