@@ -71,7 +71,9 @@ def init_states(docs: Sequence[Doc], ent_labels: Optional[Dict[int, int]] = None
 def _token_index(S: States, idx: np.ndarray) -> np.ndarray:
     "The per-token positions of states `idx`, in order."
     if len(idx) == 0: return np.zeros(0, np.int64)
-    return np.concatenate([np.arange(S.offset[i], S.offset[i] + S.length[i]) for i in idx])
+    lengths, starts = S.length[idx].astype(np.int64), S.offset[idx].astype(np.int64)
+    ends = np.cumsum(lengths)   # one arange for all states, shifted per state (no Python loop: beams take often)
+    return np.repeat(starts - (ends - lengths), lengths) + np.arange(ends[-1])
 
 def take(S: States, idx: Sequence[int]) -> States:
     "Copies of states `idx` (repeats allowed), each with its own token slice."

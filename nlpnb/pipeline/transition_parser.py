@@ -18,7 +18,7 @@ from .base import TrainablePipe
 from .tagger import check_get_examples
 from .tok2vec import DEFAULT_TOK2VEC_MODEL
 from ..ml.listener import listener_nodes
-from ..ml.parser_model import _log_softmax, beam_parse, beam_search, get_seen, greedy_parse, set_seen
+from ..ml.parser_model import _log_softmax, beam_parse, get_seen, greedy_parse, set_seen
 from ..ml.parser_device import device_update, greedy_parse_device, on_device
 from ..parser.arc_eager import ArcEager
 from ..parser.ner_moves import BiluoPushDown
@@ -246,42 +246,118 @@ def update(self: TransitionParser, examples: Iterable[Example], *, drop: float =
     return losses
 
 # %% ../../nbs/64_transition_parser.ipynb #e7ef5dda
+from typing import NamedTuple
+from ..ml.parser_model import _precompute, state_scores
+
+class _Beam(NamedTuple):
+    "A training beam: its states and their gold, each one's start state, log-probability, summed cost and moves."
+    S: States; G: Gold; group: np.ndarray; logp: np.ndarray; cost: np.ndarray; hist: np.ndarray; alive: np.ndarray
+
+def _beam_start(S0: States, G0: Gold) -> _Beam:
+    n = len(S0.offset)
+    return _Beam(take(S0, np.arange(n)), take_gold(G0, S0, np.arange(n)), np.arange(n), np.zeros(n), np.zeros(n), np.zeros((n, 0), np.int32),
+                 np.ones(n, bool))
+
+def _beam_advance(moves: TransitionSystem, pre: tuple, nF: int, beam: _Beam, width: int, allowed_moves: np.ndarray,
+                  gold: bool) -> _Beam:
+    "One step: each live state's valid `allowed_moves` (only its least-cost ones when `gold`), the best `width` a group."
+    S, n, nO = beam.S, len(beam.group), moves.n_moves
+    go = np.flatnonzero(beam.alive & ~moves.is_final(S))
+    valid = moves.valid(S, np.zeros((n, nO), bool))[go]
+    costs = moves.costs(S, beam.G, np.zeros((n, nO), np.float32))[go]
+    P, b, pad, uWT, ub = pre
+    F = moves.features(S, nF, np.empty((n, nF), np.int32))[go]
+    ls = _log_softmax(state_scores(P, pad, b, F, uWT, ub, np.empty((len(go), nO), P.dtype)), valid)
+    allowed = valid & allowed_moves
+    if gold: allowed &= costs <= np.where(valid, costs, np.inf).min(axis=1, keepdims=True)
+    ii, aa = np.nonzero(allowed)
+    done = np.ones(n, bool); done[go] = False
+    rest = np.concatenate([np.flatnonzero(done), go[~allowed.any(axis=1)]])   # finished or stuck: carried on
+    parents = np.concatenate([go[ii], rest])
+    actions = np.concatenate([aa, np.full(len(rest), -1)]).astype(np.int32)
+    logp = np.concatenate([beam.logp[go[ii]] + ls[ii, aa], beam.logp[rest]])
+    cost = np.concatenate([beam.cost[go[ii]] + costs[ii, aa], beam.cost[rest]])
+    alive = np.arange(len(parents)) < len(ii)
+    group = beam.group[parents]
+    order = np.lexsort((-logp, group))           # by group, best first
+    first = np.ones(len(order), bool); first[1:] = group[order][1:] != group[order][:-1]
+    rank = np.arange(len(order)) - np.maximum.accumulate(np.where(first, np.arange(len(order)), 0))
+    k = order[rank < width]
+    S2, G2 = take(S, parents[k]), take_gold(beam.G, S, parents[k])
+    moves.apply(S2, actions[k])
+    return _Beam(S2, G2, group[k], logp[k], cost[k], np.concatenate([beam.hist[parents[k]], actions[k, None]], 1), alive[k])
+
+# %% ../../nbs/64_transition_parser.ipynb #511de355
+def _best_of_groups(beam: _Beam, n: int) -> Tuple[np.ndarray, np.ndarray]:
+    "Per group, the best state's log-probability (-inf where none) and cost."
+    first = np.ones(len(beam.group), bool); first[1:] = beam.group[1:] != beam.group[:-1]
+    logp, cost = np.full(n, -np.inf), np.zeros(n)
+    logp[beam.group[first]], cost[beam.group[first]] = beam.logp[first], beam.cost[first]
+    return logp, cost
+
+def _max_violation(model: Model, docs: List[Doc], moves: TransitionSystem, S0: States, G0: Gold, width: int,
+                   max_steps: Optional[int], visited: Optional[list] = None) -> Tuple[np.ndarray, List[np.ndarray], np.ndarray]:
+    """The candidates at each start state's step of largest violation: `(start, moves, is_gold)` per candidate. The
+    predicted beam's unfinished states of every step, and their gold, are appended to `visited` if given."""
+    n, nF, seen = len(S0.offset), model.get_dim("nF"), get_seen(model)
+    pre = _precompute(model, docs)
+    pred = gold = _beam_start(S0, G0)
+    worst, at = np.full(n, -np.inf), {}
+    t = 0
+    while (max_steps is None or t < max_steps) and (pred.alive.any() or gold.alive.any()):
+        if visited is not None:
+            live = np.flatnonzero(pred.alive & ~moves.is_final(pred.S))
+            if len(live): visited.append((take(pred.S, live), take_gold(pred.G, pred.S, live)))
+        pred = _beam_advance(moves, pre, nF, pred, width, seen, gold=False)
+        gold = _beam_advance(moves, pre, nF, gold, width, np.ones_like(seen), gold=True)
+        t += 1
+        p_logp, p_cost = _best_of_groups(pred, n)
+        delta = p_logp - _best_of_groups(gold, n)[0]
+        hit = (p_cost > 0) & np.isfinite(delta) & (delta > worst)
+        for g in np.flatnonzero(hit): at[g] = (pred, gold)
+        worst[hit] = delta[hit]
+    starts, cands, is_gold = [], [], []
+    for g, (pred, gold) in sorted(at.items()):
+        golds = [gold.hist[i] for i in np.flatnonzero(gold.group == g)]
+        known = {tuple(h) for h in golds}
+        for i in np.flatnonzero(pred.group == g):
+            if pred.cost[i] > 0 or tuple(pred.hist[i]) not in known:
+                starts.append(g); cands.append(pred.hist[i]); is_gold.append(pred.cost[i] <= 0)
+        starts += [g] * len(golds); cands += golds; is_gold += [True] * len(golds)
+    return np.asarray(starts, np.int64), [c[c >= 0] for c in cands], np.asarray(is_gold, bool)
+
+# %% ../../nbs/64_transition_parser.ipynb #e6bde70d
 def _group_softmax(x: np.ndarray, groups: np.ndarray, mask: np.ndarray) -> np.ndarray:
     "Softmax of `x` within each group, over the entries where `mask` is true (0 elsewhere)."
     x = np.where(mask, x, -np.inf)
     top = np.full(groups.max() + 1, -np.inf); np.maximum.at(top, groups, x)
-    e = np.where(mask, np.exp(x - top[groups]), 0.0)
+    e = np.where(mask, np.exp(x - np.where(np.isfinite(top), top, 0.0)[groups]), 0.0)
     z = np.zeros(len(top)); np.add.at(z, groups, e)
     return e / np.where(z[groups] > 0, z[groups], 1.0)
 
-# %% ../../nbs/64_transition_parser.ipynb #511de355
+# %% ../../nbs/64_transition_parser.ipynb #a700c945
 @patch
 def _beam_update(self: TransitionParser, docs: List[Doc], S0: States, G0: Gold, max_steps: Optional[int]) -> float:
-    "The globally normalized beam update (gradients accumulated, not applied); its loss."
-    seqs = self.moves.oracle_actions(S0, G0)
-    gold = [s[:max_steps] if max_steps else s for s in seqs]
-    S_b, group, _, hists = beam_search(self.model, docs, self.moves, int(self.cfg["beam_width"]),
-                                       self.cfg.get("beam_density", 0.0), max_steps, S0=S0)
-    keep = [i for i, h in enumerate(hists) if not np.array_equal(h, gold[group[i]])]
-    starts = np.concatenate([group[keep], np.arange(len(gold))]).astype(np.int64)
-    cands = [hists[i] for i in keep] + gold
-    S, G = take(S0, starts), take_gold(G0, S0, starts)
+    "The beam's dynamic-oracle update and its max-violation update (gradients accumulated, not applied); their loss."
+    visited = []
+    starts, cands, is_gold = _max_violation(self.model, docs, self.moves, S0, G0, int(self.cfg["beam_width"]), max_steps,
+                                            visited)
+    loss = self._beam_states_update(docs, visited)
+    if not len(starts): return loss
+    S = take(S0, starts)
     table = move_table(cands)
     follow = [np.ascontiguousarray(table[:, t]) for t in range(table.shape[1])]
     (_, steps), backprop = self.model.begin_update((docs, self.moves, S, follow))
     n = len(starts)
-    total, cost, probs = np.zeros(n), np.zeros(n), []
-    costs, valid = np.zeros((n, self.moves.n_moves), np.float32), np.zeros((n, self.moves.n_moves), bool)
+    total, probs = np.zeros(n), []
+    valid = np.zeros((n, self.moves.n_moves), bool)
     for R, active, scores, actions in replay(self.moves, S, steps):   # a sequence's score: its moves' log-probabilities
-        self.moves.costs(R, G, costs); self.moves.valid(R, valid)
+        self.moves.valid(R, valid)
         prob = _masked_softmax(self.model.ops.to_numpy(scores), valid[active])
         rows, acts = np.flatnonzero(actions >= 0), actions[actions >= 0]
         total[active[rows]] += np.log(np.maximum(prob[rows, acts], 1e-30))
-        cost[active[rows]] += costs[active[rows], acts]
         probs.append(prob)
-    least = np.full(len(gold), np.inf); np.minimum.at(least, starts, cost)
-    best = cost <= least[starts]
-    p, q = _group_softmax(total, starts, np.ones(n, bool)), _group_softmax(total, starts, best)
+    p, q = _group_softmax(total, starts, np.ones(n, bool)), _group_softmax(total, starts, is_gold)
     d_total = p - q
     grads = []
     for (active, scores, actions), prob in zip(steps, probs):   # d log p(a) / d scores = onehot(a) - softmax
@@ -291,8 +367,21 @@ def _beam_update(self: TransitionParser, docs: List[Doc], S0: States, G0: Gold, 
         g[rows, actions[rows]] += d_total[active[rows]]
         grads.append(self.model.ops.asarray(g))
     backprop(grads)
-    p_best = np.zeros(len(gold)); np.add.at(p_best, starts, np.where(best, p, 0.0))
-    return float(-np.log(np.maximum(p_best, 1e-12)).sum())
+    p_gold = np.zeros(starts.max() + 1); np.add.at(p_gold, starts, np.where(is_gold, p, 0.0))
+    return loss + float(-np.log(np.maximum(p_gold[np.unique(starts)], 1e-12)).sum())
+
+# %% ../../nbs/64_transition_parser.ipynb #3f85efcf
+@patch
+def _beam_states_update(self: TransitionParser, docs: List[Doc], visited: list) -> float:
+    "The dynamic oracle's gradient at every state in `visited` (pairs of states and their gold), scored in one step."
+    if not visited: return 0.0
+    S, G = concat([v[0] for v in visited]), concat_gold([v[1] for v in visited])
+    (_, steps), backprop = self.model.begin_update((docs, self.moves, S, [np.full(len(S.offset), -1, np.int32)]))
+    if not steps: return 0.0
+    active, scores, _ = steps[0]
+    d, _ = gold_softmax_grad(self.model.ops.to_numpy(scores), self.moves.valid(S)[active], self.moves.costs(S, G)[active])
+    backprop([self.model.ops.asarray(d)])
+    return float((d ** 2).sum())
 
 # %% ../../nbs/64_transition_parser.ipynb #925c23d2
 @patch

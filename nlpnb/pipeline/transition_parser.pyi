@@ -15,7 +15,7 @@ from .base import TrainablePipe
 from .tagger import check_get_examples
 from .tok2vec import DEFAULT_TOK2VEC_MODEL
 from ..ml.listener import listener_nodes
-from ..ml.parser_model import _log_softmax, beam_parse, beam_search, get_seen, greedy_parse, set_seen
+from ..ml.parser_model import _log_softmax, beam_parse, get_seen, greedy_parse, set_seen
 from ..ml.parser_device import device_update, greedy_parse_device, on_device
 from ..parser.arc_eager import ArcEager
 from ..parser.ner_moves import BiluoPushDown
@@ -24,6 +24,8 @@ from ..parser.system import TransitionSystem
 from ..tokens.doc import Doc
 from ..training.example import Example
 import nlpnb.ml.parser_model, nlpnb.ml.tok2vec, nlpnb.scorer
+from typing import NamedTuple
+from ..ml.parser_model import _precompute, state_scores
 __all__ = ['DEFAULT_PARSER_MODEL', 'DEFAULT_NER_MODEL', 'gold_softmax_grad', 'move_table', 'oracle_pieces', 'TransitionParser', 'replay', 'copy_model', 'Parser', 'EntityRecognizer', 'make_parser', 'make_ner']
 
 def _default_model(state_type: str) -> Dict[str, Any]:
@@ -106,7 +108,11 @@ class TransitionParser(TrainablePipe):
         ...
 
     def _beam_update(self, docs: List[Doc], S0: States, G0: Gold, max_steps: Optional[int]) -> float:
-        """The globally normalized beam update (gradients accumulated, not applied); its loss."""
+        """The beam's dynamic-oracle update and its max-violation update (gradients accumulated, not applied); their loss."""
+        ...
+
+    def _beam_states_update(self, docs: List[Doc], visited: list) -> float:
+        """The dynamic oracle's gradient at every state in `visited` (pairs of states and their gold), scored in one step."""
         ...
 
     def _learn_from_teacher(self, teacher: Model, examples: Iterable[Example], drop: float, sgd: Optional[Optimizer], losses: Optional[Dict[str, float]]) -> Dict[str, float]:
@@ -139,6 +145,32 @@ def _moves_of_examples(moves: TransitionSystem, examples: Sequence[Example]) -> 
 
 def replay(moves: TransitionSystem, S: States, steps: List) -> Iterable[Tuple[States, np.ndarray, Any, np.ndarray]]:
     """Walk the model's `steps` again on a copy of `S`: `(R, active, scores, actions)`, R as it was when scored."""
+    ...
+
+class _Beam(NamedTuple):
+    """A training beam: its states and their gold, each one's start state, log-probability, summed cost and moves."""
+    S: States
+    G: Gold
+    group: np.ndarray
+    logp: np.ndarray
+    cost: np.ndarray
+    hist: np.ndarray
+    alive: np.ndarray
+
+def _beam_start(S0: States, G0: Gold) -> _Beam:
+    ...
+
+def _beam_advance(moves: TransitionSystem, pre: tuple, nF: int, beam: _Beam, width: int, allowed_moves: np.ndarray, gold: bool) -> _Beam:
+    """One step: each live state's valid `allowed_moves` (only its least-cost ones when `gold`), the best `width` a group."""
+    ...
+
+def _best_of_groups(beam: _Beam, n: int) -> Tuple[np.ndarray, np.ndarray]:
+    """Per group, the best state's log-probability (-inf where none) and cost."""
+    ...
+
+def _max_violation(model: Model, docs: List[Doc], moves: TransitionSystem, S0: States, G0: Gold, width: int, max_steps: Optional[int], visited: Optional[list]=None) -> Tuple[np.ndarray, List[np.ndarray], np.ndarray]:
+    """The candidates at each start state's step of largest violation: `(start, moves, is_gold)` per candidate. The
+    predicted beam's unfinished states of every step, and their gold, are appended to `visited` if given."""
     ...
 
 def _group_softmax(x: np.ndarray, groups: np.ndarray, mask: np.ndarray) -> np.ndarray:
