@@ -1,7 +1,7 @@
 """Peak training memory, nlpnb against spaCy: each library's `init config --optimize efficiency` pipeline trained on
 the same data, each run in a fresh process, with the resident-memory high-water mark read at each stage.
 
-    python benchmarks/bench_memory.py [--spacy-python /work/main/benchmarks/.venv/bin/python]
+    python benchmarks/bench_memory.py [--spacy-python benchmarks/.venv/bin/python]
         [--nlpnb-python PATH] [--tasks parser,ner] [--epochs 1] [--n-train 0] [--group 10] [--batch-words 500]
 
 Tasks, data, configs, optimizer, batching and Doc building are `bench_parser.py`'s (imported from it): `parser` is
@@ -18,7 +18,7 @@ ru_maxrss would start at its parent's):
 - `+ initialize`: after `nlp.initialize`;
 - `peak (training)`: after the last epoch, the number the goal is about (at most 0.8x spaCy's);
 - `training - import`: the peak less the idle import, what training itself adds.
-Each row prints nlpnb / spaCy. `--nlpnb-python` runs the nlpnb side in another interpreter (e.g. /work/venvs/trf/bin/python,
+Each row prints nlpnb / spaCy. `--nlpnb-python` runs the nlpnb side in another interpreter (e.g. a venv with the transformers extra,
 where thinc imports torch), to measure what an installed torch costs. Printed; written to
 benchmarks/results/bench_memory.json.
 """
