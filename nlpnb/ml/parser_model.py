@@ -239,8 +239,7 @@ def parser_forward(model: Model, inputs: Tuple, is_train: bool):
     S = take(S0, np.arange(B))
     Fbuf = np.empty((B, nF), dtype=np.int32)
     full = np.zeros((B, nO), dtype=np.float32 if P.dtype == np.float32 else np.float64)
-    steps, Fs, whiches, Hs, masks = [], [], [], [], []
-    drop = float(model.attrs.get("dropout_rate") or 0.0) if is_train and len(uW) else 0.0
+    steps, Fs, whiches, Hs = [], [], [], []
     t = 0
     while max_steps is None or t < max_steps:
         if follow is not None and t >= len(follow): break
@@ -248,7 +247,6 @@ def parser_forward(model: Model, inputs: Tuple, is_train: bool):
         if not len(active): break
         F = moves.features(S, nF, Fbuf)[active]
         H, which = ops.maxout(_gather(ops, P, pad, b, F))
-        if drop > 0: masks.append(ops.get_dropout_mask(H.shape, drop)); H = H * masks[-1]  # on the upper layer's input
         scores = ops.gemm(H, uW, trans2=True) + ub if len(uW) else H
         full[active] = ops.to_numpy(scores)
         if follow is None: actions = moves.apply_best(S, full, seen)
@@ -269,7 +267,6 @@ def parser_forward(model: Model, inputs: Tuple, is_train: bool):
             upper.inc_grad("W", ops.gemm(dS, H_all, trans1=True))
             upper.inc_grad("b", dS.sum(axis=0))
             dH = ops.gemm(dS, uW)
-            if masks: dH = dH * ops.xp.concatenate(masks)
         else:
             dH = dS
         dpre = ops.backprop_maxout(dH, ops.xp.concatenate(whiches), nP)
@@ -313,7 +310,7 @@ def build_tb_parser_model(tok2vec: Model[List[Doc], List[Floats2d]], state_type:
         layers.append(upper); refs["upper"] = upper
     return Model("parser_model", parser_forward, init=parser_init, layers=layers, refs=refs,
                  dims={"nO": nO, "nF": nF},
-                 attrs={"seen": None, "resize_output": resize_output, "state_type": state_type, "dropout_rate": 0.0})
+                 attrs={"seen": None, "resize_output": resize_output, "state_type": state_type})
 
 # %% ../../nbs/63_ml_parser_model.ipynb #831f65bf
 def _precompute(model: Model, docs: Sequence[Doc]):
