@@ -3,7 +3,7 @@ ner on WikiANN, textcat on SST-2.
 
     .venv/bin/python benchmarks/bench_parser.py [--spacy-python benchmarks/.venv/bin/python] [--epochs 3]
         [--batch-words 500] [--threads 1] [--n-train N] [--n-dev N] [--tasks parser,ner] [--only nlpnb|spacy]
-        [--group N]
+        [--group N] [--optimize efficiency|accuracy] [--seed 0]
     .venv/bin/python benchmarks/bench_parser.py --tasks tagging,textcat [...]
 
 A long run (minutes; not a test). Up to four pipelines are trained, each by both libraries in the same run, on the same
@@ -36,11 +36,20 @@ same one, built from each library's own blocks: spaCy's init config gives the se
 (senter is not one of its template's listener components) while nlpnb's gives it a listener, so the senter reads the
 shared tok2vec through the library's own listener on both sides. The efficiency textcat is a tok2vec-free bag of
 words on both sides (nlpnb.TextCatBOW.v1, spacy.TextCatBOW.v3, the same settings).
+
+`--optimize accuracy` takes each library's `init config --optimize accuracy` instead (CPU, no transformer): a
+MaxoutWindowEncoder of width 256 and depth 8 over a MultiHashEmbed of width 256 (spaCy's rows 5000/1000/2500/2500,
+nlpnb's 10000/2500/5000/5000: each template's own). spaCy's accuracy template also embeds static vectors
+(`include_static_vectors = true`, `[initialize] vectors = "en_core_web_lg"`); no vectors are installed here
+(../shared/data has none), so both sides run WITHOUT static vectors: the script sets `include_static_vectors = false`
+and `[initialize] vectors = null` on spaCy's config (nlpnb's accuracy template has none without `--vectors`). These
+configs train about 4x slower; `--n-train` (the same number for both sides) keeps a run short.
 The script prints every component setting in which the two resolved configs still differ, so a mismatch can't go
 unnoticed.
 
 Training is each library's own `nlp.update` loop (not `train`): `nlp.initialize` over the training Examples, then
-`--epochs` passes over the training Docs shuffled with the same seed on both sides, in batches that take Docs until
+`--epochs` passes over the training Docs shuffled with the same seed on both sides (`--seed`, default 0, also seeds the
+initial weights and dropout: other seeds measure the run-to-run spread), in batches that take Docs until
 they hold at least `--batch-words` words, with dropout 0.1 and the same thinc Adam (learn rate 0.001, beta1 0.9,
 beta2 0.999, L2 weight decay 0.01, gradient clipping 1.0, no parameter averaging). The data are read once here, with
 nlpnb's CoNLL-U and IOB readers and its English tokenizer, and handed to both sides as JSON (words, spaces and each
@@ -99,6 +108,18 @@ ADAM = dict(learn_rate=0.001, beta1=0.9, beta2=0.999, eps=1e-8, L2=0.01, L2_is_w
 # ---------------------------------------------------------------------------------------------------------------------
 # one library's side (runs in that library's interpreter)
 
+OPTIMIZE = {"value": "efficiency"}  # `--optimize`: which init config template both sides take
+
+def _no_static_vectors(config) -> None:
+    "Turn off static vectors in a config, in place: every `include_static_vectors`, and `[initialize] vectors`."
+    def walk(node):
+        for k, v in node.items():
+            if isinstance(v, dict): walk(v)
+            elif k == "include_static_vectors": node[k] = False
+    walk(config)
+    if "initialize" in config: config["initialize"]["vectors"] = None
+    if "paths" in config and "vectors" in config["paths"]: config["paths"]["vectors"] = None
+
 def _library(lib: str):
     "(module, Language-from-config function, Doc, Example, load, version) of `lib`; nlpnb never imports spaCy."
     import thinc
@@ -110,14 +131,17 @@ def _library(lib: str):
         from nlpnb.tokens.doc import Doc
         from nlpnb.training.example import Example
         from nlpnb.init_config import init_config
-        make_config = lambda pipeline: init_config(lang="en", pipeline=pipeline, optimize="efficiency")
+        make_config = lambda pipeline: init_config(lang="en", pipeline=pipeline, optimize=OPTIMIZE["value"])
         return nlpnb, make_config, Language.from_config, Doc, Example, nlpnb.load, f"{nlpnb.__version__} (thinc {thinc.__version__})"
     import spacy
     from spacy.tokens import Doc
     from spacy.training import Example
     from spacy.cli.init_config import init_config
-    make_config = lambda pipeline: init_config(lang="en", pipeline=pipeline, optimize="efficiency", gpu=False,
-                                               pretraining=False, silent=True)
+    def make_config(pipeline):
+        config = init_config(lang="en", pipeline=pipeline, optimize=OPTIMIZE["value"], gpu=False, pretraining=False,
+                             silent=True)
+        _no_static_vectors(config)   # no vectors here (see --optimize in the docstring): none on either side
+        return config
     from_config = lambda config: spacy.util.load_model_from_config(config, auto_fill=True, validate=True)
     return spacy, make_config, from_config, Doc, Example, spacy.load, f"{spacy.__version__} (thinc {thinc.__version__})"
 
@@ -176,12 +200,13 @@ def word_batches(order, lengths, size: int):
         if n >= size: yield batch; batch, n = [], 0
     if batch: yield batch
 
-def run_side(lib: str, task: str, data_path: str, out_path: str, model_dir: str, epochs: int, batch_words: int) -> None:
+def run_side(lib: str, task: str, data_path: str, out_path: str, model_dir: str, epochs: int, batch_words: int,
+             seed: int = 0) -> None:
     "One library's training run for one task, in this process: build, initialize, train, evaluate, time, save."
     _, make_config, from_config, Doc, Example, _, version = _library(lib)
     from thinc.api import Adam, fix_random_seed
     data = json.loads(Path(data_path).read_text())[task]
-    fix_random_seed(0)
+    fix_random_seed(seed)
     config = make_config(PIPELINES[task])
     align_config(config, task)
     nlp = from_config(config)
@@ -201,7 +226,7 @@ def run_side(lib: str, task: str, data_path: str, out_path: str, model_dir: str,
            "n_dev_sents": len(data["dev"]), "n_dev_words": n_dev, "epochs": []}
     order = list(range(len(train)))
     for epoch in range(epochs):
-        random.Random(epoch).shuffle(order)
+        random.Random(epoch + 1000 * seed).shuffle(order)
         seconds, cpu_seconds, losses, n_updates = 0.0, 0.0, {}, 0
         for batch_ids in word_batches(order, lengths, batch_words):
             batch = [train[j] for j in batch_ids]
@@ -326,7 +351,7 @@ def print_table(task: str, res: dict, args) -> None:
     ours, theirs = res.get("nlpnb"), res.get("spacy")
     any_side = ours or theirs
     unit = "phrases" if task == "textcat" else "sentences" if GROUP.get(task, 1) == 1 else f"Docs of {GROUP[task]} sentences"
-    print(f"\n{DESCRIPTIONS[task]}: train {any_side['n_train_sents']:,} {unit} ({any_side['n_train_words']:,} words) x "
+    print(f"\n{DESCRIPTIONS[task]} (init config --optimize {args.optimize}): train {any_side['n_train_sents']:,} {unit} ({any_side['n_train_words']:,} words) x "
           f"{args.epochs} epochs in batches of >= {args.batch_words} words; dev {any_side['n_dev_sents']:,} {unit} "
           f"({any_side['n_dev_words']:,} words); {args.threads} thread(s)")
     if ours and theirs:
@@ -385,6 +410,10 @@ def main() -> None:
     ap.add_argument("--only", choices=["nlpnb", "spacy"], help="run one library's side only")
     ap.add_argument("--group", type=int, default=1,
                     help="parser task: consecutive EWT sentences per Doc, train and dev (convert -n N; default 1)")
+    ap.add_argument("--optimize", choices=["efficiency", "accuracy"], default="efficiency",
+                    help="which init config template both libraries take (accuracy: no static vectors on either side)")
+    ap.add_argument("--seed", type=int, default=0,
+                    help="random seed of both sides (initial weights, dropout, shuffling); 0 is the reference run")
     ap.add_argument("--side", choices=["nlpnb", "spacy"], help=argparse.SUPPRESS)
     ap.add_argument("--first-call", choices=["nlpnb", "spacy"], help=argparse.SUPPRESS)
     ap.add_argument("--task", help=argparse.SUPPRESS)
@@ -393,8 +422,9 @@ def main() -> None:
     ap.add_argument("--model-dir", help=argparse.SUPPRESS)
     ap.add_argument("--text", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    OPTIMIZE["value"] = args.optimize
     if args.side:
-        run_side(args.side, args.task, args.data, args.out, args.model_dir, args.epochs, args.batch_words); return
+        run_side(args.side, args.task, args.data, args.out, args.model_dir, args.epochs, args.batch_words, args.seed); return
     if args.first_call:
         first_call(args.first_call, args.model_dir, args.text, args.out); return
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
@@ -418,7 +448,8 @@ def main() -> None:
             for lib, python in sides:
                 out, model_dir = Path(tmp) / f"{lib}_{task}.json", Path(tmp) / f"{lib}_{task}_model"
                 cmd = [python, script, "--side", lib, "--task", task, "--data", str(data_path), "--out", str(out),
-                       "--model-dir", str(model_dir), "--epochs", str(args.epochs), "--batch-words", str(args.batch_words)]
+                       "--model-dir", str(model_dir), "--epochs", str(args.epochs), "--batch-words", str(args.batch_words),
+                       "--optimize", args.optimize, "--seed", str(args.seed)]
                 print(f"{lib} {task}: training", flush=True)
                 proc = subprocess.run(cmd, env=env, cwd=str(ROOT))
                 if proc.returncode != 0:
@@ -447,6 +478,8 @@ def main() -> None:
     complete = len(sides) == 2 and suite is not None and all(results[t].get(l) for t in tasks for l, _ in sides)
     parts = ([] if complete else [args.only or "partial"]) + ([] if suite == SUITES[0] else tasks)
     if args.group > 1 and "parser" in tasks: parts.append(f"group{args.group}")
+    if args.optimize != "efficiency": parts.append(args.optimize)
+    if args.seed: parts.append(f"seed{args.seed}")
     name = f"bench_parser{''.join('_' + p for p in parts)}.json"
     path = ROOT / "benchmarks" / "results" / name
     path.parent.mkdir(exist_ok=True)
