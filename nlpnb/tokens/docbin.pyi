@@ -249,6 +249,10 @@ class DocBin:
 def doc_columns(docs: List[Doc], attrs: List[int]) -> tuple:
     """(`doc.to_array(attrs)` of all `docs` stacked, each doc's length): one concatenation per column, not per doc."""
     ...
+
+def _gather(parts: List[np.ndarray], n: int, dtype: Any=np.uint64) -> np.ndarray:
+    """`np.concatenate(parts)` (`n` items) read as `dtype` of the same item size: `b''.join` of the buffers, half the cost."""
+    ...
 _PLAIN_COLUMNS: Any
 
 def _new_strings(doc: Doc, attrs: List[int], array: np.ndarray, seen: Set[int]) -> Set[str]:
