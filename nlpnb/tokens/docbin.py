@@ -4,7 +4,7 @@
 
 # %% ../../nbs/04_docbin.ipynb #d6f830b6
 from __future__ import annotations
-import itertools, struct, zlib
+import itertools, operator, struct, zlib
 from pathlib import Path
 from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Set, Union
 import numpy as np
@@ -439,7 +439,7 @@ def _new_strings_of(docs: List[Doc], attrs: List[int], array: np.ndarray, length
         morph = np.unique(array[:, attrs.index(MORPH)])
         if morph.size and morph[0] < N_SYMBOLS: out.add("")
         keys.update(morph[morph >= N_SYMBOLS].tolist())
-    for doc in docs:
+    for doc in [d for d in docs if d.spans]:
         for group in doc.spans.values():
             for s in group: keys.update([s.label] + [k for k in (s.kb_id, s.id) if k in strings])
     new = keys - seen
@@ -488,7 +488,7 @@ def add(self: DocBin, doc: Doc) -> None:
 @patch
 def _add_batch(self: DocBin, docs: List[Doc]) -> None:
     "Add many Docs: their columns in one array per vocab, their strings in one pass."
-    for _, group in itertools.groupby(docs, key=lambda d: d.vocab):
+    for _, group in itertools.groupby(docs, key=operator.attrgetter("vocab")):
         group = list(group)
         array, lengths = doc_columns(group, self.attrs)
         self.strings |= _new_strings_of(group, self.attrs, array, lengths, self._seen)
@@ -548,13 +548,18 @@ def _get_docs_one_by_one(self: DocBin, vocab: Vocab, which: Iterable[int], strin
         yield doc
 
 # %% ../../nbs/04_docbin.ipynb #b99736cd
+def _joined(pieces: List[np.ndarray], dtypes: tuple, row: tuple = ()) -> bytes:
+    "`np.concatenate(pieces).astype(dtypes[0]).tobytes()`: the pieces' buffers joined when all hold those bytes already."
+    if {(p.dtype.str, p.shape[1:]) for p in pieces} <= {(d, row) for d in dtypes}:   # ints in two's complement
+        try: return b"".join(pieces)
+        except TypeError: pass   # a piece that is not contiguous
+    return np.concatenate(pieces).astype(dtypes[0]).tobytes() if pieces else b""
+
 @patch
 def to_bytes(self: DocBin) -> bytes:
     "The DocBin as zlib-compressed msgpack."
-    tokens = np.concatenate(self.tokens) if self.tokens else np.zeros((0, len(self.attrs)), np.uint64)
-    spaces = np.concatenate(self.spaces) if self.spaces else np.zeros(0, bool)
     msg = {"version": self.version, "attrs": list(self.attrs),
-           "tokens": tokens.astype("<u8", copy=False).tobytes(), "spaces": spaces.astype(bool).tobytes(),
+           "tokens": _joined(self.tokens, ("<u8", "<i8"), (len(self.attrs),)), "spaces": _joined(self.spaces, ("|b1",)),
            "lengths": np.array([len(t) for t in self.tokens], "<i4").tobytes(),
            "strings": sorted(self.strings), "cats": self.cats, "flags": self.flags, "span_groups": self.span_groups}
     if self.store_user_data: msg["user_data"] = self.user_data
