@@ -4,7 +4,7 @@
 
 # %% ../../nbs/04_docbin.ipynb #d6f830b6
 from __future__ import annotations
-import itertools, struct, zlib
+import itertools, operator, struct, zlib
 from pathlib import Path
 from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Set, Union
 import numpy as np
@@ -23,7 +23,7 @@ __all__ = ['DOCBIN_ALL_ATTRS', 'FORMAT_VERSION', 'STRING_ATTRS', 'DOC_ATTRS', 'N
            'GroupRecord', 'pack_span', 'unpack_span', 'span_group_to_bytes', 'span_group_from_bytes',
            'span_groups_to_bytes', 'span_groups_from_bytes', 'inflate_cap', 'decode_message', 'Columns', 'read_columns',
            'string_keys', 'check_values', 'doc_span_groups', 'set_span_groups', 'Parsed', 'parse_docbin', 'DocBin',
-           'doc_columns']
+           'doc_columns', 'sent_start_column']
 
 # %% ../../nbs/04_docbin.ipynb #18748d0d
 import functools, threading
@@ -351,9 +351,9 @@ def parse_docbin(data: bytes) -> Parsed:
     return Parsed(cols.attrs, _split(cols.tokens, cols.lengths), _split(cols.spaces, cols.lengths), set(strings),
                   cats, flags, span_groups, user_data)
 
-def _split(a: np.ndarray, lengths: np.ndarray) -> List[np.ndarray]:
-    "`a` cut into consecutive pieces of `lengths` rows (no pieces for no lengths)."
-    return np.split(a, np.cumsum(lengths)[:-1]) if len(lengths) else []
+def _split(a: np.ndarray, lengths: Sequence[int]) -> List[np.ndarray]:
+    "`a` cut into consecutive pieces (views) of `lengths` rows: slices, not `np.split` (which costs ~10 us a piece)."
+    return [a[e - n:e] for e, n in zip(np.cumsum(lengths).tolist(), np.asarray(lengths).tolist())]
 
 # %% ../../nbs/04_docbin.ipynb #4f0a9b0b
 ADD_BATCH = 1000   # docs turned into columns together by `DocBin(docs=...)`, and rebuilt together by `get_docs`
@@ -390,19 +390,25 @@ def doc_columns(docs: List[Doc], attrs: List[int]) -> tuple:
     zeros = np.zeros(max(lengths, default=0), np.uint64)
     for j, a in enumerate(attrs):
         if a in _PLAIN_COLUMNS:   # a column a doc never set is zeros: not allocated on the doc by reading it here
-            parts = [c[a] if a in c else zeros[:n] for c, n in zip(cols, lengths)]
-        elif a == SENT_START: parts = [d._sent_starts() for d in docs]
-        elif a == NORM:
-            explicit = np.concatenate([d._cols.get(NORM, zeros[:n]) for d, n in zip(docs, lengths)]).astype(np.uint64)
-            orths = np.concatenate([d._cols[ORTH] for d in docs]).astype(np.uint64)
-            out[:, j] = np.where(explicit != 0, explicit, docs[0].vocab.lex_attr_array(orths, NORM)) if len(orths) else 0
-            continue
-        else: parts = [d._column(a) for d in docs]
-        out[:, j] = np.concatenate(parts) if parts else 0   # int64 columns (HEAD) land as two's complement
+            out[:, j] = _gather([c[a] if a in c else zeros[:n] for c, n in zip(cols, lengths)], len(out))
+        elif a not in (SENT_START, NORM):   # those two after the loop, from the columns gathered here
+            out[:, j] = np.concatenate([d._column(a) for d in docs]) if docs else 0   # int64 lands as two's complement
+    if NORM in attrs and len(out):   # an explicit norm, else the lexeme's
+        explicit, orths = _stacked(docs, [], out, lengths, NORM), _stacked(docs, attrs, out, lengths, ORTH)
+        out[:, attrs.index(NORM)] = np.where(explicit != 0, explicit, docs[0].vocab.lex_attr_array(orths, NORM))
+    if SENT_START in attrs: out[:, attrs.index(SENT_START)] = sent_start_column(docs, attrs, out, lengths)
     return out, lengths
+
+def _gather(parts: List[np.ndarray], n: int, dtype: Any = np.uint64) -> np.ndarray:
+    "`np.concatenate(parts)` (`n` items) read as `dtype` of the same item size: `b''.join` of the buffers, half the cost."
+    try: data = b"".join(parts)
+    except TypeError: data = b""   # a part that is not contiguous
+    if len(data) == n * np.dtype(dtype).itemsize: return np.frombuffer(data, dtype)   # read-only
+    return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
 
 _PLAIN_COLUMNS = frozenset((ORTH, TAG, POS, MORPH, LEMMA, DEP, ENT_TYPE, ENT_KB_ID, ENT_ID, HEAD, ENT_IOB))
 
+# %% ../../nbs/04_docbin.ipynb #de1ded4f
 def _new_strings(doc: Doc, attrs: List[int], array: np.ndarray, seen: Set[int]) -> Set[str]:
     "Strings behind the string-valued columns of `array` and `doc`'s span labels, for keys not in `seen`."
     strings, out = doc.vocab.strings, set()
@@ -433,7 +439,7 @@ def _new_strings_of(docs: List[Doc], attrs: List[int], array: np.ndarray, length
         morph = np.unique(array[:, attrs.index(MORPH)])
         if morph.size and morph[0] < N_SYMBOLS: out.add("")
         keys.update(morph[morph >= N_SYMBOLS].tolist())
-    for doc in docs:
+    for doc in [d for d in docs if d.spans]:
         for group in doc.spans.values():
             for s in group: keys.update([s.label] + [k for k in (s.kb_id, s.id) if k in strings])
     new = keys - seen
@@ -445,6 +451,34 @@ def _new_strings_of(docs: List[Doc], attrs: List[int], array: np.ndarray, length
     seen.update(new)
     return out
 
+# %% ../../nbs/04_docbin.ipynb #cb49d3d3
+def _stacked(docs: List[Doc], attrs: List[int], out: np.ndarray, lengths: List[int], a: int) -> np.ndarray:
+    "Column `a` of all `docs` stacked: from `out` when `doc_columns` gathered it, else gathered here (zeros if unset)."
+    if a in attrs: return out[:, attrs.index(a)]
+    zeros = np.zeros(max(lengths, default=0), np.uint64)
+    return _gather([d._cols[a] if a in d._cols else zeros[:n] for d, n in zip(docs, lengths)], sum(lengths))
+
+def sent_start_column(docs: List[Doc], attrs: List[int], out: np.ndarray, lengths: List[int]) -> np.ndarray:
+    "Each doc's `_sent_starts()` stacked (int64), worked out for the whole batch at once: no Python per doc."
+    n_docs, lens = len(docs), np.asarray(lengths, np.int64)
+    ss = _stacked(docs, [], out, lengths, SENT_START).astype(np.int64)
+    dep, head = _stacked(docs, attrs, out, lengths, DEP), _stacked(docs, attrs, out, lengths, HEAD).view(np.int64)
+    ends = np.cumsum(lens); starts = ends - lens
+    doc_of = np.repeat(np.arange(n_docs), lens)
+    first = starts[lens > 0]
+    later = ss != 0; later[first] = False
+    explicit = (np.bincount(doc_of[later], minlength=n_docs) > 0) | (np.bincount(doc_of[dep != 0], minlength=n_docs) == 0)
+    pos = np.flatnonzero(~explicit[doc_of])   # tokens of docs whose starts come from their parse
+    if pos.size:
+        heads = pos + head[pos]
+        if ((heads < starts[doc_of[pos]]) | (heads >= ends[doc_of[pos]])).any():   # a head outside its doc:
+            return np.concatenate([d._sent_starts().astype(np.int64) for d in docs])   # each doc's own rule
+        lo, hi, n = np.minimum(pos, heads), np.maximum(pos, heads), len(ss)
+        open_arcs = np.cumsum(np.bincount(lo + 1, minlength=n + 1) - np.bincount(hi + 1, minlength=n + 1))[:n]
+        ss[pos] = np.where(open_arcs[pos] == 0, 1, -1)   # a start where no arc crosses the boundary before a token
+    ss[first] = 1
+    return ss
+
 # %% ../../nbs/04_docbin.ipynb #5985123a
 @patch
 def add(self: DocBin, doc: Doc) -> None:
@@ -454,13 +488,12 @@ def add(self: DocBin, doc: Doc) -> None:
 @patch
 def _add_batch(self: DocBin, docs: List[Doc]) -> None:
     "Add many Docs: their columns in one array per vocab, their strings in one pass."
-    for _, group in itertools.groupby(docs, key=lambda d: d.vocab):
+    for _, group in itertools.groupby(docs, key=operator.attrgetter("vocab")):
         group = list(group)
         array, lengths = doc_columns(group, self.attrs)
         self.strings |= _new_strings_of(group, self.attrs, array, lengths, self._seen)
-        cuts = np.cumsum(lengths)[:-1]
-        self.tokens.extend(np.split(array, cuts))
-        self.spaces.extend(np.split(np.concatenate([d._cols[SPACY] for d in group]).astype(bool), cuts))
+        self.tokens.extend(_split(array, lengths))
+        self.spaces.extend(_split(_gather([d._cols[SPACY] for d in group], len(array), bool).copy(), lengths))
         self.cats.extend([dict(d.cats) for d in group])
         self.flags.extend([{"has_unknown_spaces": bool(d.has_unknown_spaces)} for d in group])
         self.span_groups.extend([span_groups_to_bytes(doc_span_groups(d)) if d.spans else EMPTY_SPAN_GROUPS for d in group])
@@ -515,13 +548,18 @@ def _get_docs_one_by_one(self: DocBin, vocab: Vocab, which: Iterable[int], strin
         yield doc
 
 # %% ../../nbs/04_docbin.ipynb #b99736cd
+def _joined(pieces: List[np.ndarray], dtypes: tuple, row: tuple = ()) -> bytes:
+    "`np.concatenate(pieces).astype(dtypes[0]).tobytes()`: the pieces' buffers joined when all hold those bytes already."
+    if {(p.dtype.str, p.shape[1:]) for p in pieces} <= {(d, row) for d in dtypes}:   # ints in two's complement
+        try: return b"".join(pieces)
+        except TypeError: pass   # a piece that is not contiguous
+    return np.concatenate(pieces).astype(dtypes[0]).tobytes() if pieces else b""
+
 @patch
 def to_bytes(self: DocBin) -> bytes:
     "The DocBin as zlib-compressed msgpack."
-    tokens = np.concatenate(self.tokens) if self.tokens else np.zeros((0, len(self.attrs)), np.uint64)
-    spaces = np.concatenate(self.spaces) if self.spaces else np.zeros(0, bool)
     msg = {"version": self.version, "attrs": list(self.attrs),
-           "tokens": tokens.astype("<u8", copy=False).tobytes(), "spaces": spaces.astype(bool).tobytes(),
+           "tokens": _joined(self.tokens, ("<u8", "<i8"), (len(self.attrs),)), "spaces": _joined(self.spaces, ("|b1",)),
            "lengths": np.array([len(t) for t in self.tokens], "<i4").tobytes(),
            "strings": sorted(self.strings), "cats": self.cats, "flags": self.flags, "span_groups": self.span_groups}
     if self.store_user_data: msg["user_data"] = self.user_data
