@@ -19,7 +19,7 @@ from .tagger import check_get_examples
 from .tok2vec import DEFAULT_TOK2VEC_MODEL
 from ..ml.listener import listener_nodes
 from ..ml.parser_model import _log_softmax, beam_parse, get_seen, greedy_parse, set_seen
-from ..ml.parser_device import device_update, greedy_parse_device, on_device
+from ..ml.parser_device import _gold_grad_row, device_update, greedy_parse_device, on_device
 from ..parser.arc_eager import ArcEager
 from ..parser.ner_moves import BiluoPushDown
 from ..parser.state import Gold, States, concat, concat_gold, take, take_gold
@@ -49,24 +49,9 @@ def _masked_softmax(scores: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 @njit(cache=True, nogil=True)
 def _gold_grad_kernel(scores, valid, costs, d, best):
-    n, m = scores.shape
-    for i in range(n):
-        top, least = -np.inf, np.inf
-        for j in range(m):
-            if valid[i, j]:
-                if scores[i, j] > top: top = scores[i, j]
-                if costs[i, j] < least: least = costs[i, j]
-        z_all, z_best = 0.0, 0.0
-        for j in range(m):
-            best[i, j] = valid[i, j] and costs[i, j] <= least
-            if valid[i, j]:
-                e = np.exp(scores[i, j] - top)
-                z_all += e
-                if best[i, j]: z_best += e
-        for j in range(m):
-            if not valid[i, j]: d[i, j] = 0.0; continue
-            e = np.exp(scores[i, j] - top)
-            d[i, j] = e / z_all - (e / z_best if best[i, j] else 0.0)
+    "Every row through `_gold_grad_row`, the one definition the device update uses too."
+    active = np.ones(scores.shape[0], np.bool_)
+    for i in range(scores.shape[0]): _gold_grad_row(i, scores, valid, costs, active, d, best)
 
 def gold_softmax_grad(scores: np.ndarray, valid: np.ndarray, costs: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     "`softmax(valid) - softmax(least-cost valid)` per row of `scores`, and the mask of least-cost valid moves."

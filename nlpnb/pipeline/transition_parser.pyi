@@ -16,7 +16,7 @@ from .tagger import check_get_examples
 from .tok2vec import DEFAULT_TOK2VEC_MODEL
 from ..ml.listener import listener_nodes
 from ..ml.parser_model import _log_softmax, beam_parse, get_seen, greedy_parse, set_seen
-from ..ml.parser_device import device_update, greedy_parse_device, on_device
+from ..ml.parser_device import _gold_grad_row, device_update, greedy_parse_device, on_device
 from ..parser.arc_eager import ArcEager
 from ..parser.ner_moves import BiluoPushDown
 from ..parser.state import Gold, States, concat, concat_gold, take, take_gold
@@ -39,6 +39,7 @@ def _masked_softmax(scores: np.ndarray, mask: np.ndarray) -> np.ndarray:
     ...
 
 def _gold_grad_kernel(scores, valid, costs, d, best):
+    """Every row through `_gold_grad_row`, the one definition the device update uses too."""
     ...
 
 def gold_softmax_grad(scores: np.ndarray, valid: np.ndarray, costs: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
