@@ -8,7 +8,7 @@ import atexit, os, threading, types
 from typing import Callable, Dict, Optional
 
 # %% auto #0
-__all__ = ['plain', 'in_cache', 'Warming']
+__all__ = ['plain', 'finish_all', 'in_cache', 'Warming']
 
 # %% ../nbs/00d_warm.ipynb #0fe20d97
 _PLAIN: Dict[int, Callable] = {}
@@ -38,6 +38,10 @@ def _compile_waiting() -> None:
     "At exit: compile every kernel that still runs its plain form and that Numba's cache lacks (the next process loads it)."
     if os.environ.get("NLPNB_COMPILE_AT_EXIT", "1") == "0": return
     for w in list(_WAITING): w.finish(at_exit=True)
+
+def finish_all() -> None:
+    "Compile (or load from the cache) every kernel that still runs its plain form: what `nlpnb init warmup` ends with."
+    for w in list(_WAITING): w.finish()
 
 if hasattr(os, "register_at_fork"): os.register_at_fork(before=_join_running)
 atexit.register(_compile_waiting)

@@ -13,8 +13,8 @@ def nlpnb(*args, input=None, env=None):
 # what `nlpnb --help` listed before the commands moved into the nlpnb/cli/ package (issue 13)
 EVERY_COMMAND = ["apply", "assemble", "benchmark accuracy", "benchmark speed", "convert", "debug config",
                  "debug data", "debug diff-config", "debug model", "debug profile", "evaluate", "find-threshold",
-                 "info", "init config", "init fill-config", "init labels", "init vectors", "package", "pretrain",
-                 "ray train", "render", "report", "train"]
+                 "info", "init config", "init fill-config", "init labels", "init vectors", "init warmup", "package",
+                 "pretrain", "ray train", "render", "report", "train"]
 
 # `python -m nlpnb ARGS --help` for each ARGS, all in one process: one import of nlpnb (and of torch, which thinc
 # imports where the dev extra installed it) instead of one per command; prints {ARGS: [exit status, stdout]}

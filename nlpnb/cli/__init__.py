@@ -81,7 +81,7 @@ def _one_line(e: BaseException) -> str:
 COMMAND_MODULES = ["nlpnb.cli.convert", "nlpnb.cli.config", "nlpnb.cli.train", "nlpnb.cli.debug_data", "nlpnb.cli.render",
                    "nlpnb.cli.report", "nlpnb.cli.pretrain", "nlpnb.cli.vectors", "nlpnb.cli.ray",
                    "nlpnb.cli.package", "nlpnb.cli.apply", "nlpnb.cli.info",
-                   "nlpnb.cli.debug_tools"]
+                   "nlpnb.cli.debug_tools", "nlpnb.cli.warmup"]
 "Modules of `nlpnb/cli/` whose import registers their commands (each imports `command` from here)."
 
 def _parse(parser: argparse.ArgumentParser, argv: Optional[Sequence[str]]) -> argparse.Namespace:
