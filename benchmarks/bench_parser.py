@@ -3,7 +3,7 @@ ner on WikiANN, textcat on SST-2.
 
     .venv/bin/python benchmarks/bench_parser.py [--spacy-python benchmarks/.venv/bin/python] [--epochs 3]
         [--batch-words 500] [--threads 1] [--n-train N] [--n-dev N] [--tasks parser,ner] [--only nlpnb|spacy]
-        [--group N] [--optimize efficiency|accuracy] [--seed 0]
+        [--group N] [--optimize efficiency|accuracy] [--seed 0] [--json PATH]
     .venv/bin/python benchmarks/bench_parser.py --tasks tagging,textcat [...]
 
 A long run (minutes; not a test). Up to four pipelines are trained, each by both libraries in the same run, on the same
@@ -414,6 +414,7 @@ def main() -> None:
                     help="which init config template both libraries take (accuracy: no static vectors on either side)")
     ap.add_argument("--seed", type=int, default=0,
                     help="random seed of both sides (initial weights, dropout, shuffling); 0 is the reference run")
+    ap.add_argument("--json", help="write the results to this file (default: benchmarks/results/bench_parser*.json)")
     ap.add_argument("--side", choices=["nlpnb", "spacy"], help=argparse.SUPPRESS)
     ap.add_argument("--first-call", choices=["nlpnb", "spacy"], help=argparse.SUPPRESS)
     ap.add_argument("--task", help=argparse.SUPPRESS)
@@ -481,9 +482,9 @@ def main() -> None:
     if args.optimize != "efficiency": parts.append(args.optimize)
     if args.seed: parts.append(f"seed{args.seed}")
     name = f"bench_parser{''.join('_' + p for p in parts)}.json"
-    path = ROOT / "benchmarks" / "results" / name
-    path.parent.mkdir(exist_ok=True)
+    path = Path(args.json).resolve() if args.json else ROOT / "benchmarks" / "results" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=1))
-    print(f"\nwritten to {path.relative_to(ROOT)}")
+    print(f"\nwritten to {path}")
 
 if __name__ == "__main__": main()
