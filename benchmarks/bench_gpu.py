@@ -139,10 +139,7 @@ def main() -> None:
     ap.add_argument("--check-ptx", action="store_true", help="compile the CUDA twins for sm_80 (no GPU needed)")
     ap.add_argument("--side", help=argparse.SUPPRESS)
     ap.add_argument("--side-gpu", type=int, default=-1, help=argparse.SUPPRESS)
-    ap.add_argument("--task", help=argparse.SUPPRESS)
-    ap.add_argument("--data", help=argparse.SUPPRESS)
-    ap.add_argument("--out", help=argparse.SUPPRESS)
-    ap.add_argument("--model-dir", help=argparse.SUPPRESS)
+    bp.add_worker_arguments(ap, "--model-dir")
     args = ap.parse_args()
     if args.side:
         gpu_side(args.side, args.side_gpu, args.task, args.data, args.out, args.model_dir, args.epochs, args.batch_words); return

@@ -394,6 +394,10 @@ def print_table(task: str, res: dict, args) -> None:
         print(f"{name:42}{_fmt(name, x):>26}{_fmt(name, y):>30}{(f'{ratio:.2f}' if ratio is not None else '-'):>8}")
     res["ratios"] = ratios
 
+def add_worker_arguments(ap: argparse.ArgumentParser, *extra: str) -> None:
+    "The hidden options of a benchmark's one-side subprocess besides --side (whose choices differ): --task, --data, --out, `extra`."
+    for name in ("--task", "--data", "--out", *extra): ap.add_argument(name, help=argparse.SUPPRESS)
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     default_python = ROOT / "benchmarks" / ".venv" / "bin" / "python"
@@ -417,11 +421,7 @@ def main() -> None:
     ap.add_argument("--json", help="write the results to this file (default: benchmarks/results/bench_parser*.json)")
     ap.add_argument("--side", choices=["nlpnb", "spacy"], help=argparse.SUPPRESS)
     ap.add_argument("--first-call", choices=["nlpnb", "spacy"], help=argparse.SUPPRESS)
-    ap.add_argument("--task", help=argparse.SUPPRESS)
-    ap.add_argument("--data", help=argparse.SUPPRESS)
-    ap.add_argument("--out", help=argparse.SUPPRESS)
-    ap.add_argument("--model-dir", help=argparse.SUPPRESS)
-    ap.add_argument("--text", help=argparse.SUPPRESS)
+    add_worker_arguments(ap, "--model-dir", "--text")
     args = ap.parse_args()
     OPTIMIZE["value"] = args.optimize
     if args.side:

@@ -107,9 +107,7 @@ def main():
     ap.add_argument("--only", choices=["nlpnb", "spacy"])
     ap.add_argument("--profile", help="write cProfile stats of nlpnb's side to FILE.TASK.train.prof / .pipe.prof")
     ap.add_argument("--side", help=argparse.SUPPRESS)
-    ap.add_argument("--task", help=argparse.SUPPRESS)
-    ap.add_argument("--data", help=argparse.SUPPRESS)
-    ap.add_argument("--out", help=argparse.SUPPRESS)
+    bp.add_worker_arguments(ap)
     args = ap.parse_args()
     if args.side:
         run_side(args.side, args.task, args.data, args.out, args.epochs, args.batch_words, args.passes, args.profile)
