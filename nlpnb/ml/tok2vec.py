@@ -9,13 +9,14 @@ __all__ = ['InT', 'OutT', 'Tok2Vec', 'MultiHashEmbed', 'char_rows', 'CharEmbed',
 # %% ../../nbs/40_ml_tok2vec.ipynb #685b088e
 from typing import Callable, List, Optional, Sequence, Tuple, Union
 import numpy as np
-from thinc.api import (Model, HashEmbed, Maxout, Mish, chain, clone, concatenate, expand_window, list2ragged,
+from thinc.api import (Model, HashEmbed, Mish, chain, clone, concatenate, expand_window, list2ragged,
                        ragged2list, residual, uniform_init, with_array)
 from thinc.types import Floats2d, Ragged
 from ..registry import registry
 from ..tokens.doc import Doc
 from .featureextractor import FeatureExtractor
 from .staticvectors import StaticVectors
+from .fused import MaxoutLN
 
 InT = List[Doc]
 OutT = List[Floats2d]
@@ -44,7 +45,7 @@ def MultiHashEmbed(width: int, attrs: List[Union[str, int]] = ["NORM", "PREFIX",
     hashed = chain(FeatureExtractor(attrs), list2ragged(), with_array(concatenate(*tables)))
     n_in = width * (len(tables) + bool(include_static_vectors))
     if include_static_vectors: hashed = concatenate(hashed, StaticVectors(width, dropout=0.0))
-    mix = with_array(Maxout(width, n_in, nP=3, dropout=0.0, normalize=True))
+    mix = with_array(MaxoutLN(width, n_in, nP=3, dropout=0.0))
     model = chain(hashed, mix, ragged2list())
     model.set_dim("nO", width)
     return model
@@ -98,7 +99,7 @@ def CharacterEmbed(width: int, rows: int, nM: int, nC: int, include_static_vecto
     parts = [word, CharEmbed(nM=nM, nC=nC)]
     if include_static_vectors: parts.append(StaticVectors(width, dropout=0.0))
     n_in = width * (1 + bool(include_static_vectors)) + nM * nC
-    model = chain(concatenate(*parts), with_array(Maxout(width, n_in, nP=3, dropout=0.0, normalize=True)), ragged2list())
+    model = chain(concatenate(*parts), with_array(MaxoutLN(width, n_in, nP=3, dropout=0.0)), ragged2list())
     model.set_dim("nO", width)
     return model
 
@@ -116,7 +117,7 @@ def _window_encoder(block: Model, width: int, window_size: int, depth: int) -> M
 def MaxoutWindowEncoder(width: int, window_size: int, maxout_pieces: int, depth: int) -> Model[OutT, OutT]:
     "`depth` residual blocks of window concatenation then Maxout with `maxout_pieces` pieces."
     n_in = width * (2 * window_size + 1)
-    block = chain(expand_window(window_size), Maxout(width, n_in, nP=maxout_pieces, dropout=0.0, normalize=True))
+    block = chain(expand_window(window_size), MaxoutLN(width, n_in, nP=maxout_pieces, dropout=0.0))
     return _window_encoder(block, width, window_size, depth)
 
 @registry.architectures("nlpnb.MishWindowEncoder.v1")
