@@ -398,7 +398,8 @@ def add_worker_arguments(ap: argparse.ArgumentParser, *extra: str) -> None:
     "The hidden options of a benchmark's one-side subprocess besides --side (whose choices differ): --task, --data, --out, `extra`."
     for name in ("--task", "--data", "--out", *extra): ap.add_argument(name, help=argparse.SUPPRESS)
 
-def main() -> None:
+def parser() -> argparse.ArgumentParser:
+    "The command-line options (bench_parser_seeds.py parses them too, to compare runs)."
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     default_python = ROOT / "benchmarks" / ".venv" / "bin" / "python"
     if not default_python.exists(): default_python = Path("/work/spacy-venv/bin/python")
@@ -422,6 +423,10 @@ def main() -> None:
     ap.add_argument("--side", choices=["nlpnb", "spacy"], help=argparse.SUPPRESS)
     ap.add_argument("--first-call", choices=["nlpnb", "spacy"], help=argparse.SUPPRESS)
     add_worker_arguments(ap, "--model-dir", "--text")
+    return ap
+
+def main() -> None:
+    ap = parser()
     args = ap.parse_args()
     OPTIMIZE["value"] = args.optimize
     if args.side:

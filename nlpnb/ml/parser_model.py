@@ -35,7 +35,7 @@ def _affine_init(model: Model, X=None, Y=None) -> None:
     if X is not None and not model.has_dim("nI"): model.set_dim("nI", X.shape[1])
     nF, nH, nP, nI = (model.get_dim(d) for d in ("nF", "nO", "nP", "nI"))
     W = np.random.normal(0.0, np.sqrt(1.0 / (nF * nI)), (nF, nH, nP, nI)).astype("float32")
-    pad = np.random.normal(0.0, np.sqrt(1.0 / nF), (1, nF, nH, nP)).astype("float32")
+    pad = np.random.normal(0.0, 1.0, (1, nF, nH, nP)).astype("float32")
     model.set_param("W", model.ops.asarray(W))
     model.set_param("b", model.ops.alloc2f(nH, nP))
     model.set_param("pad", model.ops.asarray(pad))
