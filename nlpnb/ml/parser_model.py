@@ -16,6 +16,7 @@ from ..registry import registry
 from ..tokens.doc import Doc
 from ..parser.state import States, take
 from ..parser.system import TransitionSystem
+from .parser_decode import greedy_decode
 
 # %% ../../nbs/63_ml_parser_model.ipynb #7db1b2cf
 def _affine_forward(model: Model, X: Floats2d, is_train: bool):
@@ -331,10 +332,15 @@ def build_tb_parser_model(tok2vec: Model[List[Doc], List[Floats2d]], state_type:
                  attrs={"seen": None, "resize_output": resize_output, "state_type": state_type})
 
 # %% ../../nbs/63_ml_parser_model.ipynb #831f65bf
-def _precompute(model: Model, docs: Sequence[Doc]):
+def _lower_input(model: Model, docs: Sequence[Doc]):
+    "The tok2vec's rows of `docs`, one array (the lower layer's input)."
     tok2vec, lower = model.get_ref("tok2vec"), model.get_ref("lower")
     Xs = tok2vec.predict(docs)
-    X = model.ops.flatten(Xs) if len(Xs) else model.ops.alloc2f(0, lower.get_dim("nI"))
+    return model.ops.flatten(Xs) if len(Xs) else model.ops.alloc2f(0, lower.get_dim("nI"))
+
+def _precompute(model: Model, docs: Sequence[Doc], X=None):
+    lower = model.get_ref("lower")
+    if X is None: X = _lower_input(model, docs)
     if isinstance(X, np.ndarray):   # numpy's BLAS: faster here than thinc's blis for this one big product
         W = lower.get_param("W")
         P = np.matmul(X, W.reshape((-1, W.shape[3])).T).reshape((len(X), *W.shape[:3]))
@@ -346,9 +352,14 @@ def greedy_parse(model: Model, docs: Sequence[Doc], moves: TransitionSystem, max
     "The final states of greedy decoding of `docs` with `moves` (one per doc, in order)."
     nO, nF = _check_moves(model, moves), model.get_dim("nF")
     if not sum(len(doc) for doc in docs): return moves.init_states(docs)
-    P, b, pad, uWT, ub = _precompute(model, docs)
     seen = get_seen(model)
     S = moves.init_states(docs)
+    X = _lower_input(model, docs)
+    if isinstance(X, np.ndarray):   # the built-in systems: one kernel call per block of docs
+        b, pad, uW, ub = (np.ascontiguousarray(a) for a in _params(model))
+        if greedy_decode(moves, S, X, model.get_ref("lower").get_param("W"), pad, b, np.ascontiguousarray(uW.T), ub, seen, max_steps):
+            return S
+    P, b, pad, uWT, ub = _precompute(model, docs, X)
     B = len(docs)
     F = np.empty((B, nF), dtype=np.int32)
     scores = np.zeros((B, nO), dtype=P.dtype)
