@@ -11,7 +11,9 @@ scores every time for one seed (checked: two runs of `--tasks parser --group 10 
 --seed 1 --only spacy` agree in every printed digit). So spaCy's side need not be trained again while nlpnb changes:
 `--spacy-json-dir DIR` takes each seed's spaCy side from DIR/seedN.json (written by an earlier run of this script,
 for example with `--only spacy --out-dir DIR`) when that run had the same training options, and trains only nlpnb's
-side (`--only nlpnb`); a seed without a matching file there is run on both sides as usual.
+side (`--only nlpnb`); a seed without a matching file there is run on both sides as usual. `--stored` trains
+nothing and summarizes the runs already in `--out-dir` (the two sides can then be trained at different times:
+`--only nlpnb --out-dir A`, `--only spacy --out-dir B`, then `--stored --out-dir A --spacy-json-dir B`).
 
 One seed moves nlpnb's EWT dev UAS by up to a point after epoch 1 and a quarter of a point after epoch 5, as much as
 the gaps the accuracy goals are about: compare means over three or more seeds, not single runs. Each seed's full
@@ -71,6 +73,8 @@ def main() -> None:
     ap.add_argument("--seeds", default="0,1,2", help="comma-separated seeds, one bench_parser.py run each")
     ap.add_argument("--out-dir", default=str(OUT), help="where each seed's results go (seedN.json)")
     ap.add_argument("--spacy-json-dir", help="take spaCy's side from DIR/seedN.json where it matches (see above)")
+    ap.add_argument("--stored", action="store_true",
+                    help="train nothing: summarize the runs already in --out-dir (with --spacy-json-dir's spaCy sides)")
     args, rest = ap.parse_known_args()
     if any(a.split("=")[0] in ("--seed", "--json") for a in rest): ap.error("--seed and --json are set per run here")
     out_dir = Path(args.out_dir); out_dir.mkdir(parents=True, exist_ok=True)
@@ -85,8 +89,9 @@ def main() -> None:
             parsed = vars(bench_parser.parser().parse_args([*rest, "--seed", str(seed)]))
             stored = stored_spacy(Path(args.spacy_json_dir), seed, parsed)
             if stored is not None and "--only" not in rest: cmd[2:2] = ["--only", "nlpnb"]
-        print(f"seed {seed}: {' '.join(cmd[1:])}" + (f" (spaCy's side from {args.spacy_json_dir})" if stored else ""), flush=True)
-        if subprocess.run(cmd).returncode != 0: sys.exit(f"seed {seed}: bench_parser.py failed")
+        print(f"seed {seed}: {' '.join(cmd[1:])}" + (f" (spaCy's side from {args.spacy_json_dir})" if stored else "")
+              + (" (stored)" if args.stored else ""), flush=True)
+        if not args.stored and subprocess.run(cmd).returncode != 0: sys.exit(f"seed {seed}: bench_parser.py failed")
         run = json.loads(path.read_text())
         if stored is not None:
             for task, side in stored.items(): run[task]["spacy"] = side
