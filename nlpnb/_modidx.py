@@ -2618,6 +2618,8 @@ d = { 'settings': { 'branch': 'main',
                             'nlpnb.warm.Warming.finish': ('warm.html#warming.finish', 'nlpnb/warm.py'),
                             'nlpnb.warm._compile_waiting': ('warm.html#_compile_waiting', 'nlpnb/warm.py'),
                             'nlpnb.warm._join_running': ('warm.html#_join_running', 'nlpnb/warm.py'),
+                            'nlpnb.warm._lean_load_overload': ('warm.html#_lean_load_overload', 'nlpnb/warm.py'),
                             'nlpnb.warm.finish_all': ('warm.html#finish_all', 'nlpnb/warm.py'),
                             'nlpnb.warm.in_cache': ('warm.html#in_cache', 'nlpnb/warm.py'),
+                            'nlpnb.warm.lean_cache_loads': ('warm.html#lean_cache_loads', 'nlpnb/warm.py'),
                             'nlpnb.warm.plain': ('warm.html#plain', 'nlpnb/warm.py')}}}

@@ -8,7 +8,7 @@ import atexit, os, threading, types
 from typing import Callable, Dict, Optional
 
 # %% auto #0
-__all__ = ['plain', 'finish_all', 'in_cache', 'Warming']
+__all__ = ['plain', 'finish_all', 'in_cache', 'Warming', 'lean_cache_loads']
 
 # %% ../nbs/00d_warm.ipynb #0fe20d97
 _PLAIN: Dict[int, Callable] = {}
@@ -101,3 +101,27 @@ class Warming:
         return (self.py or plain(self.fn))(*args)
 
     def __getattr__(self, name): return getattr(self.fn, name)  # py_func, signatures, ... of the kernel
+
+# %% ../nbs/00d_warm.ipynb #034a2151
+_numba_load_overload = None   # Numba's own Cache.load_overload, once replaced
+
+def _lean_load_overload(self, sig, target_context):
+    "`Cache.load_overload` without `target_context.refresh()` for nlpnb's kernels (Numba's own for others, or on error)."
+    if not getattr(self._py_func, "__module__", "").startswith("nlpnb."): return _numba_load_overload(self, sig, target_context)
+    try:
+        from numba.core.runtime import nrt
+        nrt.rtsys.initialize(target_context)   # what refresh does first; the rest registers compile-time implementations
+        with self._guard_against_spurious_io_errors():
+            return self._load_overload(sig, target_context)
+    except Exception:  # Numba internals that changed, or a payload that needs them: load the way Numba does
+        return _numba_load_overload(self, sig, target_context)
+
+def lean_cache_loads() -> None:
+    "Make Numba load nlpnb's cached kernels with `_lean_load_overload` (once; Numba is imported by the kernels anyway)."
+    global _numba_load_overload
+    from numba.core import caching
+    if caching.Cache.load_overload is not _lean_load_overload:
+        _numba_load_overload = caching.Cache.load_overload
+        caching.Cache.load_overload = _lean_load_overload
+
+if os.environ.get("NLPNB_LEAN_CACHE_LOADS", "1") != "0": lean_cache_loads()
