@@ -103,14 +103,47 @@ class Warming:
     def __getattr__(self, name): return getattr(self.fn, name)  # py_func, signatures, ... of the kernel
 
 # %% ../nbs/00d_warm.ipynb #034a2151
+def _init_runtime(cache_dir: str, target_context) -> None:
+    "Numba's runtime (NRT) from its object code cached in `cache_dir`; compiled, and cached there, when missing."
+    import pickle, hashlib, numba, llvmlite
+    import llvmlite.binding as ll
+    from numba.core import config
+    from numba.core.compiler_lock import global_compiler_lock
+    from numba.core.runtime import nrt, nrtdynmod, _nrt_python as _nrt
+    rt = nrt.rtsys
+    if rt._init: return
+    try:
+        codegen = target_context.codegen()
+        key = hashlib.sha256(repr((codegen.magic_tuple(), numba.__version__, llvmlite.__version__)).encode()).hexdigest()[:16]
+        path = os.path.join(cache_dir, f"nlpnb-nrt-{key}.nbo")
+        with global_compiler_lock:
+            if rt._init: return
+            if config.NRT_STATS: _nrt.memsys_enable_stats()
+            for name, address in _nrt.c_helpers.items(): ll.add_symbol(name if name.startswith("_") else "NRT_" + name, address)
+            if os.path.exists(path):
+                with open(path, "rb") as f: library = codegen.unserialize_library(pickle.load(f))
+            else:
+                ir_mod, library = nrtdynmod.create_nrt_module(target_context)
+                library.add_ir_module(ir_mod)
+                library.enable_object_caching()
+                library.finalize()
+                try:
+                    os.makedirs(cache_dir, exist_ok=True)
+                    with open(f"{path}.{os.getpid()}", "wb") as f: pickle.dump(library.serialize_using_object_code(), f)
+                    os.replace(f"{path}.{os.getpid()}", path)
+                except OSError: pass  # a read-only cache: compiled again next time
+            rt._library, rt._init = library, True
+    except Exception:  # Numba internals that changed: its own initialization
+        rt.initialize(target_context)
+
+# %% ../nbs/00d_warm.ipynb #6909dae3
 _numba_load_overload = None   # Numba's own Cache.load_overload, once replaced
 
 def _lean_load_overload(self, sig, target_context):
     "`Cache.load_overload` without `target_context.refresh()` for nlpnb's kernels (Numba's own for others, or on error)."
     if not getattr(self._py_func, "__module__", "").startswith("nlpnb."): return _numba_load_overload(self, sig, target_context)
     try:
-        from numba.core.runtime import nrt
-        nrt.rtsys.initialize(target_context)   # what refresh does first; the rest registers compile-time implementations
+        _init_runtime(self._cache_path, target_context)   # what refresh does first; the rest is for compiling
         with self._guard_against_spurious_io_errors():
             return self._load_overload(sig, target_context)
     except Exception:  # Numba internals that changed, or a payload that needs them: load the way Numba does
