@@ -277,9 +277,11 @@ def parser_forward(model: Model, inputs: Tuple, is_train: bool):
         t += 1
         if follow is None and (actions[active] < 0).all(): break  # stuck: no state had a valid seen move
 
+    P_shape, P_dtype = P.shape, P.dtype   # all backprop needs of P: P itself is freed before dP (as large) is made
+
     def backprop(d_steps):
         if not d_steps or not Fs: return None
-        dS = ops.xp.concatenate([ops.asarray(d, dtype=P.dtype) for d in d_steps[:len(Fs)]])
+        dS = ops.xp.concatenate([ops.asarray(d, dtype=P_dtype) for d in d_steps[:len(Fs)]])
         H_all, F_all = ops.xp.concatenate(Hs), np.concatenate(Fs)
         if model.has_ref("upper"):
             upper = model.get_ref("upper")
@@ -290,7 +292,7 @@ def parser_forward(model: Model, inputs: Tuple, is_train: bool):
             dH = dS
         dpre = ops.backprop_maxout(dH, ops.xp.concatenate(whiches), nP)
         lower.inc_grad("b", dpre.sum(axis=0))
-        dP, dpad = _scatter(ops, dpre, F_all, P.shape, pad.shape)
+        dP, dpad = _scatter(ops, dpre, F_all, P_shape, pad.shape)
         lower.inc_grad("pad", dpad)
         dX = bp_lower(dP)
         bp_tok2vec(ops.unflatten(dX, lengths))
