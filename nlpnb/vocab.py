@@ -258,7 +258,11 @@ def lex_attr_array(self: Vocab, orths: np.ndarray, attr: int) -> np.ndarray:
     out = np.empty(len(orths), dtype=np.uint64)
     if table.lookup(orths, out):
         new = np.unique(orths[out == _MISSING])
-        table.add_new(new, np.array([int(self.lex_value(o, attr)) for o in new.tolist()], dtype=np.uint64))
+        words, cache = new.tolist(), self._lex_cache.get(attr, {})   # cache: set_lex_attr's overrides (and lex_value's)
+        # a new word's value goes only into the table: a dict entry as well costs ~130 bytes per word and attribute
+        values = [cache.get(o) for o in words]
+        table.add_new(new, np.array([int(self._compute(o, attr) if v is None else v) for o, v in zip(words, values)], dtype=np.uint64))
+        self._seen.update(words)
         table.lookup(orths, out)
     return out
 

@@ -16,7 +16,7 @@ from ..registry import registry
 from ..tokens.doc import Doc
 from .featureextractor import FeatureExtractor
 from .staticvectors import StaticVectors
-from .fused import MaxoutLN
+from .fused import MaxoutLN, window_encoder_forward
 
 InT = List[Doc]
 OutT = List[Floats2d]
@@ -118,7 +118,9 @@ def MaxoutWindowEncoder(width: int, window_size: int, maxout_pieces: int, depth:
     "`depth` residual blocks of window concatenation then Maxout with `maxout_pieces` pieces."
     n_in = width * (2 * window_size + 1)
     block = chain(expand_window(window_size), MaxoutLN(width, n_in, nP=maxout_pieces, dropout=0.0))
-    return _window_encoder(block, width, window_size, depth)
+    model = _window_encoder(block, width, window_size, depth)
+    model._func = window_encoder_forward   # no padding rows between docs on the CPU (ml.fused)
+    return model
 
 @registry.architectures("nlpnb.MishWindowEncoder.v1")
 def MishWindowEncoder(width: int, window_size: int, depth: int) -> Model[OutT, OutT]:
