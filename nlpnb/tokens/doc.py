@@ -134,6 +134,7 @@ DOC_COLUMNS = frozenset(_KEY_COLUMNS + _INT_COLUMNS + (SPACY,))
 
 class _Columns(dict):
     "Columns by attribute id; an annotation column is allocated (zeros) the first time it is used."
+    __slots__ = ("n",)   # no per-Doc instance dict (~300 bytes) for one attribute
     def __init__(self, n: int): super().__init__(); self.n = n
     def __missing__(self, attr: int) -> np.ndarray:
         if attr not in DOC_COLUMNS: raise KeyError(attr)
@@ -461,6 +462,7 @@ def copy(self: SpanGroup, doc: Optional[Doc] = None) -> SpanGroup:
 
 class SpanGroups(dict):
     "`doc.spans`: a dict of SpanGroups; assigning a list of spans wraps it."
+    __slots__ = ("doc",)   # no per-Doc instance dict (~300 bytes) for one attribute
     def __init__(self, doc: Doc): super().__init__(); self.doc = doc
     def __setitem__(self, name: str, value: Union[SpanGroup, Iterable[Span]]) -> None:
         if not isinstance(value, SpanGroup): value = SpanGroup(self.doc, name=name, spans=value)

@@ -113,6 +113,7 @@ DOC_COLUMNS: Any
 class _Columns(dict):
     """Columns by attribute id; an annotation column is allocated (zeros) the first time it is used."""
     n: int
+    __slots__ = ('n',)
 
     def __init__(self, n: int):
         ...
@@ -688,6 +689,7 @@ class SpanGroup:
 class SpanGroups(dict):
     """`doc.spans`: a dict of SpanGroups; assigning a list of spans wraps it."""
     doc: Doc
+    __slots__ = ('doc',)
 
     def __init__(self, doc: Doc):
         ...
