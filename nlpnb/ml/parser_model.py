@@ -16,7 +16,7 @@ from ..registry import registry
 from ..tokens.doc import Doc
 from ..parser.state import States, take
 from ..parser.system import TransitionSystem
-from .parser_decode import greedy_decode
+from .parser_decode import _score_one, greedy_decode
 
 # %% ../../nbs/63_ml_parser_model.ipynb #7db1b2cf
 def _affine_forward(model: Model, X: Floats2d, is_train: bool):
@@ -80,30 +80,12 @@ def scatter_features(dH, F, dP, dpad):
 @njit(cache=True, nogil=True)
 def state_scores(P, pad, b, F, upper_WT, upper_b, out):
     "Fused inference step: the move scores `out` (n, nO) of the states whose feature rows are `F` (n, nF)."
-    n, nF = F.shape
-    nH, nP = b.shape
-    m, nO = nH * nP, out.shape[1]
+    nF, (nH, nP) = F.shape[1], b.shape
+    m = nH * nP
     Pf, padf, bf = P.reshape((P.shape[0], nF, m)), pad.reshape((nF, m)), b.reshape(m)
-    has_upper = upper_WT.shape[0] > 0
-    acc, row = np.empty(m, dtype=P.dtype), np.empty(nO, dtype=out.dtype)
-    for i in range(n):     # index loops over row views (slice assignments made LLVM take 3x longer to compile)
-        for k in range(m): acc[k] = bf[k]
-        for f in range(nF):
-            r = F[i, f]
-            src = Pf[r, f] if r >= 0 else padf[f]
-            for k in range(m): acc[k] += src[k]
-        if has_upper:      # into a local row, then out[i]: the same sums in the same order, vectorized
-            for o in range(nO): row[o] = upper_b[o]
-        for h in range(nH):
-            best = acc[h * nP]
-            for p in range(1, nP):
-                if acc[h * nP + p] > best: best = acc[h * nP + p]
-            if has_upper:
-                w = upper_WT[h]
-                for o in range(nO): row[o] += w[o] * best
-            else: out[i, h] = best
-        if has_upper:
-            for o in range(nO): out[i, o] = row[o]
+    acc = np.empty(m, dtype=P.dtype)
+    for i in range(F.shape[0]):   # the per-state sums of the fused decoder (ml.parser_decode), row 0 = P's first
+        _score_one(Pf, 0, padf, bf, F[i], nH, nP, upper_WT, upper_b, acc, out[i])
     return out
 
 # %% ../../nbs/63_ml_parser_model.ipynb #d7394575
