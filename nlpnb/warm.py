@@ -8,7 +8,7 @@ import atexit, os, threading, types
 from typing import Callable, Dict, Optional
 
 # %% auto #0
-__all__ = ['plain', 'finish_all', 'in_cache', 'Warming', 'lean_cache_loads']
+__all__ = ['plain', 'finish_all', 'in_cache', 'Warming', 'release_llvm_pages', 'lean_cache_loads']
 
 # %% ../nbs/00d_warm.ipynb #0fe20d97
 _PLAIN: Dict[int, Callable] = {}
@@ -137,6 +137,35 @@ def _init_runtime(cache_dir: str, target_context) -> None:
         rt.initialize(target_context)
 
 # %% ../nbs/00d_warm.ipynb #6909dae3
+_LLVM_CLEAN: list = []   # (start, length) of llvmlite's read-only mappings that hold only unwritten file pages
+
+def _clean_mappings(lib: str = "libllvmlite") -> list:
+    "`(start, length)` of `lib`'s read-only mappings in which this process wrote no page, from /proc/self/smaps."
+    out, cur = [], None
+    with open("/proc/self/smaps") as f:
+        for line in f:
+            head = line.split()
+            if head and not head[0].endswith(":"):   # a mapping: "start-end perms offset dev inode [path]"
+                start, end = (int(x, 16) for x in head[0].split("-"))
+                cur = [start, end - start, "w" not in head[1] and len(head) > 5 and lib in head[5], None, None]
+                out.append(cur)
+            elif head[0] in ("Anonymous:", "Private_Dirty:"): cur[3 if head[0] == "Anonymous:" else 4] = int(head[1])
+    return [(start, n) for start, n, ours, anon, dirty in out if ours and anon == 0 and dirty == 0]
+
+def release_llvm_pages() -> int:
+    "Drop llvmlite's clean file pages from this process's resident memory; the bytes of the mappings advised (0: none)."
+    global _LLVM_CLEAN
+    import sys
+    if not sys.platform.startswith("linux") or os.environ.get("NLPNB_RELEASE_LLVM_PAGES", "1") == "0": return 0
+    try:
+        import ctypes
+        if not _LLVM_CLEAN: _LLVM_CLEAN = _clean_mappings()   # the mappings never move: read once
+        madvise = ctypes.CDLL(None, use_errno=True).madvise
+        madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+        return sum(n for start, n in _LLVM_CLEAN if madvise(start, n, 4) == 0)   # 4: MADV_DONTNEED
+    except Exception: return 0   # no /proc, no madvise: the pages stay, as before
+
+# %% ../nbs/00d_warm.ipynb #1f90f0d2
 _numba_load_overload = None   # Numba's own Cache.load_overload, once replaced
 
 def _lean_load_overload(self, sig, target_context):
@@ -145,7 +174,9 @@ def _lean_load_overload(self, sig, target_context):
     try:
         _init_runtime(self._cache_path, target_context)   # what refresh does first; the rest is for compiling
         with self._guard_against_spurious_io_errors():
-            return self._load_overload(sig, target_context)
+            loaded = self._load_overload(sig, target_context)
+        release_llvm_pages()   # below: LLVM's code, read back from the page cache if a later load needs it
+        return loaded
     except Exception:  # Numba internals that changed, or a payload that needs them: load the way Numba does
         return _numba_load_overload(self, sig, target_context)
 
