@@ -17,7 +17,11 @@ ru_maxrss would start at its parent's):
 - `+ examples`: after building the training Examples (the corpus held in memory);
 - `+ initialize`: after `nlp.initialize`;
 - `peak (training)`: after the last epoch, the number the goal is about (at most 0.8x spaCy's);
-- `training - import`: the peak less the idle import, what training itself adds.
+- `training - import`: the peak less the idle import, what training itself adds;
+- `at end: anonymous` / `at end: file pages`: the resident memory right after the last epoch (VmRSS, where the peak
+  usually is) split into the process's own memory (RssAnon: heap, arrays) and pages of mapped files (RssFile: shared
+  libraries such as llvmlite's, which the kernel can drop and read back; nlpnb drops llvmlite's after loading its
+  cached kernels, see `nlpnb.warm.release_llvm_pages`).
 Each row prints nlpnb / spaCy. `--nlpnb-python` runs the nlpnb side in another interpreter (e.g. a venv with the transformers extra,
 where thinc imports torch), to measure what an installed torch costs. Printed; written to
 benchmarks/results/bench_memory.json.
@@ -72,6 +76,7 @@ def train_side(lib: str, task: str, data_path: str, out_path: str, epochs: int, 
         for batch_ids in bp.word_batches(order, lengths, batch_words):
             nlp.update([train[j] for j in batch_ids], drop=0.1, sgd=opt, losses=losses)
     marks["peak"] = vm()
+    marks["end_anon"], marks["end_file"] = vm("RssAnon"), vm("RssFile")
     Path(out_path).write_text(json.dumps({**marks, "version": version, "train_cpu_s": time.process_time() - c0,
                                           "n_train_docs": len(train), "n_train_words": sum(lengths),
                                           "torch": "torch" in sys.modules}))
@@ -129,6 +134,8 @@ def main() -> None:
         for stage in STAGES: row(f"  {'+ ' if stage not in ('import', 'peak') else ''}{stage}", get(ours, task, stage), get(theirs, task, stage))
         own = lambda res: None if res is None else res[task]["peak"] - res["idle"]["import"]
         row("  training - import", own(ours), own(theirs))
+        row("  at end: anonymous", get(ours, task, "end_anon"), get(theirs, task, "end_anon"))
+        row("  at end: file pages", get(ours, task, "end_file"), get(theirs, task, "end_file"))
     if ours and theirs:
         out = HERE / "results" / "bench_memory.json"
         out.parent.mkdir(exist_ok=True)
