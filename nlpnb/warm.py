@@ -136,7 +136,7 @@ def _init_runtime(cache_dir: str, target_context) -> None:
     except Exception:  # Numba internals that changed: its own initialization
         rt.initialize(target_context)
 
-# %% ../nbs/00d_warm.ipynb #6909dae3
+# %% ../nbs/00d_warm.ipynb #3c7e1a52
 _LLVM_CLEAN: list = []   # (start, length) of llvmlite's read-only mappings that hold only unwritten file pages
 
 def _clean_mappings(lib: str = "libllvmlite") -> list:
@@ -165,7 +165,7 @@ def release_llvm_pages() -> int:
         return sum(n for start, n in _LLVM_CLEAN if madvise(start, n, 4) == 0)   # 4: MADV_DONTNEED
     except Exception: return 0   # no /proc, no madvise: the pages stay, as before
 
-# %% ../nbs/00d_warm.ipynb #1f90f0d2
+# %% ../nbs/00d_warm.ipynb #6909dae3
 _numba_load_overload = None   # Numba's own Cache.load_overload, once replaced
 
 def _lean_load_overload(self, sig, target_context):
