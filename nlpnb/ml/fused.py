@@ -59,6 +59,7 @@ def _maxout_ln_fwd_numpy(Y, b, G, beta, nP, out, which, xhat, inv_std):
 
 SMALL_ROWS = 4096  # up to this many rows, a first call runs the numpy form while Numba compiles (or loads) the kernel
 _fwd = Warming(_maxout_ln_fwd, small=lambda Y, *a: len(Y) <= SMALL_ROWS, py=_maxout_ln_fwd_numpy)
+_fwd.after = 0   # training only: start loading (or compiling) the kernel at the first call, not after 16 in numpy
 
 # %% ../../nbs/40e_ml_fused.ipynb #bc996111
 @njit(cache=True, nogil=True)
@@ -128,6 +129,7 @@ def _maxout_ln_bwd_numpy(dout, xhat, inv_std, which, G, nP, dZ, dG, dbeta, db):
     db += np.cumsum(dZ, axis=0, dtype=np.float32)[-1]
 
 _bwd = Warming(_maxout_ln_bwd, small=lambda dout, *a: len(dout) <= SMALL_ROWS, py=_maxout_ln_bwd_numpy)
+_bwd.after = 0   # training only, as `_fwd`
 
 # %% ../../nbs/40e_ml_fused.ipynb #5944d25a
 def _is_np32(*arrays) -> bool:
