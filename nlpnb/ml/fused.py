@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['SMALL_ROWS', 'PREDICT_ROWS', 'maxout_layernorm_forward', 'dropout_forward', 'MaxoutLN', 'window_encoder_forward',
-           'adam_finish_update']
+           'adam_finish_update', 'hash_concat_forward']
 
 # %% ../../nbs/40e_ml_fused.ipynb #35fac441
 from typing import Callable, Optional, Tuple
@@ -332,3 +332,53 @@ def adam_finish_update(model: Model, optimizer) -> None:
                 if len(g) < 1: continue
                 if not _adam_one(optimizer, key, w, g, mode): w, _ = optimizer(key, w, g)
                 node.set_param(name, w)
+
+# %% ../../nbs/40e_ml_fused.ipynb #d3308993
+from thinc.layers.concatenate import forward as concatenate_forward
+from thinc.layers.hashembed import forward as hashembed_forward
+
+@njit(cache=True, nogil=True)
+def _gather_add_into(E, keys, out, c0):
+    "thinc's `gather_add(E, keys)` (each row's tables rows summed from zero, in key order) into `out[:, c0:]`."
+    nO, zero = E.shape[1], np.float32(0.0)
+    if keys.shape[1] == 4:   # thinc's 4 hashes per id: one pass per row, the same sums
+        for b in range(keys.shape[0]):
+            r0, r1, r2, r3, o = E[keys[b, 0]], E[keys[b, 1]], E[keys[b, 2]], E[keys[b, 3]], out[b, c0:c0 + nO]
+            for d in range(nO): o[d] = (((zero + r0[d]) + r1[d]) + r2[d]) + r3[d]
+        return
+    acc = np.empty(nO, np.float32)
+    for b in range(keys.shape[0]):
+        acc[:] = 0.0
+        for k in range(keys.shape[1]):
+            row = E[keys[b, k]]
+            for d in range(nO): acc[d] += row[d]
+        out[b, c0:c0 + nO] = acc
+
+def _gather_add_into_numpy(E, keys, out, c0):
+    acc = np.zeros((len(keys), E.shape[1]), np.float32)
+    for k in range(keys.shape[1]): acc += E[keys[:, k]]
+    out[:, c0:c0 + E.shape[1]] = acc
+
+_gather_into = Warming(_gather_add_into, small=lambda E, keys, *a: len(keys) <= 100_000, py=_gather_add_into_numpy)
+
+def _hash_tables(model: Model):
+    "`(index, E, seed)` of each child when all are thinc's `ints-getitem>>hashembed` chains on float32 numpy tables."
+    out = []
+    for child in model.layers:
+        if child._func is not chain_forward or len(child.layers) != 2: return None
+        get, emb = child.layers
+        if get.name != "ints-getitem" or emb._func is not hashembed_forward or not _is_np32(emb.get_param("E")): return None
+        out.append((get.attrs["index"], emb.get_param("E"), emb.attrs["seed"]))
+    return out
+
+def hash_concat_forward(model: Model, X, is_train: bool):
+    "Forward of `concatenate(HashEmbed, ...)`: in inference, each table's rows summed straight into its columns."
+    tables = None if is_train or not isinstance(X, np.ndarray) or not len(X) else _hash_tables(model)
+    if not tables: return concatenate_forward(model, X, is_train)
+    out = np.empty((len(X), sum(E.shape[1] for _, E, _ in tables)), np.float32)
+    c0 = 0
+    for index, E, seed in tables:
+        keys = model.ops.hash(model.ops.as_contig(X[index], dtype="uint64"), seed) % E.shape[0]
+        _gather_into(E, keys, out, c0)
+        c0 += E.shape[1]
+    return out, lambda dY: concatenate_forward(model, X, True)[1](dY)   # not reached: inference has no backprop
