@@ -16,7 +16,7 @@ from ..registry import registry
 from ..tokens.doc import Doc
 from .featureextractor import FeatureExtractor
 from .staticvectors import StaticVectors
-from .fused import MaxoutLN, window_encoder_forward
+from .fused import MaxoutLN, window_encoder_forward, hash_concat_forward
 
 InT = List[Doc]
 OutT = List[Floats2d]
@@ -42,7 +42,9 @@ def MultiHashEmbed(width: int, attrs: List[Union[str, int]] = ["NORM", "PREFIX",
     if len(attrs) != len(rows):
         raise ValueError(f"MultiHashEmbed got {len(attrs)} attrs but {len(rows)} rows: give one table size per attribute")
     tables = [HashEmbed(width, n_rows, column=i, seed=8 + i, dropout=0.0) for i, n_rows in enumerate(rows)]
-    hashed = chain(FeatureExtractor(attrs), list2ragged(), with_array(concatenate(*tables)))
+    tables_cat = concatenate(*tables)
+    if len(tables) > 1: tables_cat._func = hash_concat_forward   # inference: tables summed into their columns (ml.fused)
+    hashed = chain(FeatureExtractor(attrs), list2ragged(), with_array(tables_cat))
     n_in = width * (len(tables) + bool(include_static_vectors))
     if include_static_vectors: hashed = concatenate(hashed, StaticVectors(width, dropout=0.0))
     mix = with_array(MaxoutLN(width, n_in, nP=3, dropout=0.0))

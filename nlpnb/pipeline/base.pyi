@@ -91,7 +91,7 @@ class TrainablePipe(Pipe):
         ...
 
     def finish_update(self, sgd: Optimizer) -> None:
-        """Apply the accumulated gradients with the optimizer."""
+        """Apply the accumulated gradients with the optimizer (thinc's Adam as one fused pass per parameter: `ml.fused`)."""
         ...
 
     def use_params(self, params: Dict):

@@ -10,6 +10,7 @@ from ..language import Language
 from .base import TrainablePipe
 from .listeners import listeners_in
 from ..ml.listener import SharedBatch, Tok2VecListener
+from ..ml.fused import adam_finish_update
 from ..tokens.doc import Doc
 from ..training.example import Example
 import nlpnb.ml
