@@ -6,7 +6,7 @@
 from __future__ import annotations
 import re, unicodedata
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Set, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, Optional, Set, Tuple, Union
 import numba
 import numpy as np
 import srsly
@@ -24,19 +24,16 @@ __all__ = ['LEX_ATTRS', 'lower', 'word_shape', 'prefix', 'suffix', 'is_alpha', '
 # %% ../nbs/02_vocab.ipynb #52533d01
 def lower(s: str) -> str: return s.lower()
 
-class _ShapeChars(dict):
-    "Code point -> its shape character (`X`, `x`, `d` or itself), filled on first use: a `str.translate` table."
-    def __missing__(self, code: int) -> str:
-        ch = chr(code)
-        c = self[code] = "X" if ch.isupper() else "x" if ch.isalpha() else "d" if ch.isdigit() else ch
-        return c
-
-_SHAPE_CHARS, _LONG_RUN = _ShapeChars(), re.compile(r"(.)\1{4,}", re.S)
-
 def word_shape(s: str) -> str:
     "Xxxx-style shape: letters become x/X, digits d, runs longer than four are cut to four."
     if len(s) >= 100: return "LONG"
-    return _LONG_RUN.sub(r"\1\1\1\1", s.translate(_SHAPE_CHARS))
+    shape, last, run = [], "", 0
+    for ch in s:
+        c = "X" if ch.isupper() else "x" if ch.isalpha() else "d" if ch.isdigit() else ch
+        run = run + 1 if c == last else 0
+        last = c
+        if run < 4: shape.append(c)
+    return "".join(shape)
 
 def prefix(s: str) -> str: return s[:1]
 def suffix(s: str) -> str: return s[-3:]
@@ -164,10 +161,18 @@ class LexTable:
         if 2 * self.n > len(self.keys): self._grow(len(self.keys))
 
     def add_new(self, keys: np.ndarray, values: np.ndarray) -> None:
-        "Insert distinct `keys` that are not in the table, all at once (one `_insert` call, no Python loop per key)."
+        "Insert distinct `keys` that are not in the table, all at once (numpy probing rounds, no Python loop per key)."
         self._grow(len(keys))
-        _insert(self.keys, self.used, self.values, keys.astype(np.uint64), values.astype(np.uint64))
-        self.n += len(keys)
+        keys, values = keys.astype(np.uint64), values.astype(np.uint64)
+        mask, step = np.uint64(len(self.keys) - 1), np.uint64(0)
+        while len(keys):
+            slots = (keys + step) & mask
+            free = ~self.used[slots]
+            _, first = np.unique(slots, return_index=True)   # one key per free slot in this round
+            take = np.zeros(len(keys), bool); take[first] = True; take &= free
+            self.used[slots[take]], self.keys[slots[take]], self.values[slots[take]] = True, keys[take], values[take]
+            self.n += int(take.sum())
+            keys, values, step = keys[~take], values[~take], step + np.uint64(1)
 
     def _grow(self, extra: int) -> None:
         "Make room for `extra` more keys (at most half full after them)."
@@ -196,28 +201,6 @@ def _probe_numpy(keys: np.ndarray, used: np.ndarray, values: np.ndarray, queries
 
 # lookups through a Warming stand-in (nlpnb.warm): in a fresh install the first texts do not wait for Numba
 _lookup = Warming(_probe, small=lambda keys, used, values, queries, out: len(queries) <= 100_000, py=_probe_numpy)
-
-# %% ../nbs/02_vocab.ipynb #2c24e999
-@numba.njit(cache=True, nogil=True)
-def _insert_new(keys: np.ndarray, used: np.ndarray, values: np.ndarray, new_keys: np.ndarray, new_values: np.ndarray) -> None:
-    "Put distinct `new_keys`, absent from the table, with their values in the first free slot from each one's hash."
-    mask = np.uint64(len(keys) - 1)
-    for i in range(len(new_keys)):
-        j = new_keys[i] & mask
-        while used[j]: j = (j + np.uint64(1)) & mask
-        used[j], keys[j], values[j] = True, new_keys[i], new_values[i]
-
-def _insert_new_numpy(keys: np.ndarray, used: np.ndarray, values: np.ndarray, new_keys: np.ndarray, new_values: np.ndarray) -> None:
-    "`_insert_new` in numpy probing rounds: each round, one key per free slot."
-    mask, step = np.uint64(len(keys) - 1), np.uint64(0)
-    while len(new_keys):
-        slots = (new_keys + step) & mask
-        _, first = np.unique(slots, return_index=True)
-        take = np.zeros(len(new_keys), bool); take[first] = True; take &= ~used[slots]
-        used[slots[take]], keys[slots[take]], values[slots[take]] = True, new_keys[take], new_values[take]
-        new_keys, new_values, step = new_keys[~take], new_values[~take], step + np.uint64(1)
-
-_insert = Warming(_insert_new, small=lambda keys, used, values, new_keys, new_values: len(new_keys) <= 100_000, py=_insert_new_numpy)
 
 # %% ../nbs/02_vocab.ipynb #15b49af4
 class Vocab:
@@ -267,18 +250,6 @@ class Vocab:
 
 # %% ../nbs/02_vocab.ipynb #b61c0981
 @patch
-def _compute_many(self: Vocab, orths: List[int], attr: int) -> List[Any]:
-    "`_compute` of many words: the getter in one loop, the new string values hashed in one kernel call."
-    if attr == IS_STOP or attr not in self.lex_attr_getters: return [self._compute(o, attr) for o in orths]
-    key2str = self.strings._key2str
-    try: texts = [key2str[o] for o in orths]
-    except KeyError: texts = [self.strings[o] for o in orths]   # symbols, or a word the store lacks (its error)
-    values = list(map(self.lex_attr_getters[attr], texts))
-    if attr not in _STRING_ATTRS: return values
-    str2key = self.strings._add_all(values)._str2key
-    return [str2key[v] for v in values]
-
-@patch
 def lex_attr_array(self: Vocab, orths: np.ndarray, attr: int) -> np.ndarray:
     "Attribute `attr` of each word in `orths`, as uint64 (keys for string attributes, 0/1 for flags)."
     orths = np.ascontiguousarray(orths, dtype=np.uint64)
@@ -289,10 +260,8 @@ def lex_attr_array(self: Vocab, orths: np.ndarray, attr: int) -> np.ndarray:
         new = np.unique(orths[out == _MISSING])
         words, cache = new.tolist(), self._lex_cache.get(attr, {})   # cache: set_lex_attr's overrides (and lex_value's)
         # a new word's value goes only into the table: a dict entry as well costs ~130 bytes per word and attribute
-        values = [cache.get(o) for o in words] if cache else [None] * len(words)
-        todo = [o for o, v in zip(words, values) if v is None]
-        computed = iter(self._compute_many(todo, attr))
-        table.add_new(new, np.array([int(next(computed) if v is None else v) for v in values], dtype=np.uint64))
+        values = [cache.get(o) for o in words]
+        table.add_new(new, np.array([int(self._compute(o, attr) if v is None else v) for o, v in zip(words, values)], dtype=np.uint64))
         self._seen.update(words)
         table.lookup(orths, out)
     return out

@@ -3,7 +3,7 @@
 from __future__ import annotations
 import re, unicodedata
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Set, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, Optional, Set, Tuple, Union
 import numba
 import numpy as np
 import srsly
@@ -17,14 +17,6 @@ __all__ = ['LEX_ATTRS', 'lower', 'word_shape', 'prefix', 'suffix', 'is_alpha', '
 
 def lower(s: str) -> str:
     ...
-
-class _ShapeChars(dict):
-    """Code point -> its shape character (`X`, `x`, `d` or itself), filled on first use: a `str.translate` table."""
-
-    def __missing__(self, code: int) -> str:
-        ...
-_SHAPE_CHARS: _ShapeChars
-_LONG_RUN: Any
 
 def word_shape(s: str) -> str:
     """Xxxx-style shape: letters become x/X, digits d, runs longer than four are cut to four."""
@@ -209,7 +201,7 @@ class LexTable:
         ...
 
     def add_new(self, keys: np.ndarray, values: np.ndarray) -> None:
-        """Insert distinct `keys` that are not in the table, all at once (one `_insert` call, no Python loop per key)."""
+        """Insert distinct `keys` that are not in the table, all at once (numpy probing rounds, no Python loop per key)."""
         ...
 
     def _grow(self, extra: int) -> None:
@@ -220,15 +212,6 @@ def _probe_numpy(keys: np.ndarray, used: np.ndarray, values: np.ndarray, queries
     """`_probe` in numpy: every query probes at once, one slot further each round."""
     ...
 _lookup: Any
-
-def _insert_new(keys: np.ndarray, used: np.ndarray, values: np.ndarray, new_keys: np.ndarray, new_values: np.ndarray) -> None:
-    """Put distinct `new_keys`, absent from the table, with their values in the first free slot from each one's hash."""
-    ...
-
-def _insert_new_numpy(keys: np.ndarray, used: np.ndarray, values: np.ndarray, new_keys: np.ndarray, new_values: np.ndarray) -> None:
-    """`_insert_new` in numpy probing rounds: each round, one key per free slot."""
-    ...
-_insert: Any
 
 class Vocab:
     """Strings, lexical attributes and vectors shared by every Doc of a pipeline."""
@@ -266,10 +249,6 @@ class Vocab:
         ...
 
     def __repr__(self) -> str:
-        ...
-
-    def _compute_many(self, orths: List[int], attr: int) -> List[Any]:
-        """`_compute` of many words: the getter in one loop, the new string values hashed in one kernel call."""
         ...
 
     def lex_attr_array(self, orths: np.ndarray, attr: int) -> np.ndarray:
