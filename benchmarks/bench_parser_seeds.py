@@ -99,6 +99,7 @@ def main() -> None:
         runs.append(run)
     summary = summarize(runs)
     print_summary(summary)
+    (HERE / "results").mkdir(exist_ok=True)   # a fresh clone has no results folder yet
     (HERE / "results" / "bench_parser_seeds.json").write_text(json.dumps({"seeds": args.seeds, "argv": rest, "summary": summary}, indent=1))
 
 if __name__ == "__main__": main()
