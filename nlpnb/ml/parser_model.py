@@ -37,13 +37,8 @@ def _affine_init(model: Model, X=None, Y=None) -> None:
     nF, nH, nP, nI = (model.get_dim(d) for d in ("nF", "nO", "nP", "nI"))
     W = np.random.normal(0.0, np.sqrt(1.0 / (nF * nI)), (nF, nH, nP, nI)).astype("float32")
     pad = np.random.normal(0.0, 1.0, (1, nF, nH, nP)).astype("float32")
-    b = np.zeros((nH, nP), "float32")
-    Xw = np.random.normal(0.0, 1.0, (2000, nF, nI)).astype("float32")   # whitened token vectors in every slot
-    acts = np.einsum("sfi,fopi->sop", Xw, W, optimize=True).max(axis=2)
-    W /= np.sqrt(acts.var())                        # the maxout units: unit variance...
-    b -= (acts / np.sqrt(acts.var())).mean()       # ...and mean 0, as spaCy's init makes them
     model.set_param("W", model.ops.asarray(W))
-    model.set_param("b", model.ops.asarray(b))
+    model.set_param("b", model.ops.alloc2f(nH, nP))
     model.set_param("pad", model.ops.asarray(pad))
 
 def PrecomputableAffine(nO: Optional[int], nI: Optional[int], nF: int, nP: int) -> Model:
