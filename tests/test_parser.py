@@ -96,18 +96,14 @@ def trained_parser():
 def test_rare_labels_become_dep_and_only_known_labels_are_predicted(trained_parser):
     nlp, train, dev = trained_parser
     parser = nlp.get_pipe("parser")
-    counts = {"L": {}, "R": {}}   # each label's leftward and rightward arcs: spaCy's parser prunes each move's labels
+    counts = {}
     for eg in train:
         heads, deps = eg.get_aligned_parse(projectivize=True)
         for i, (h, d) in enumerate(zip(heads, deps)):
-            if h is not None and h != i: counts["L" if h > i else "R"][d] = counts["L" if h > i else "R"].get(d, 0) + 1
-    n = lambda way, d: counts[way].get(d, 0)
-    every = set(counts["L"]) | set(counts["R"])
-    assert {d for d in every if max(n("L", d), n("R", d)) < 30} and "dep" in parser.labels
-    assert set(parser.labels) == {d for d in every if max(n("L", d), n("R", d)) >= 30} | {"dep"}
-    for way in "LR":   # a kept label's rarer direction is folded: its arcs that way are `dep` arcs in the gold
-        assert parser.moves.folded[way] == {d for d in parser.labels if d != "dep" and n(way, d) < 30}
-    assert parser.moves.folded["L"] and parser.moves.folded["R"]
+            if h is not None and h != i: counts[d] = counts.get(d, 0) + 1
+    rare = {d for d, c in counts.items() if c < 30}
+    assert rare and "dep" in parser.labels
+    assert set(parser.labels) == {d for d, c in counts.items() if c >= 30} | {"dep"}
     predicted = {t.dep_ for doc in nlp.pipe(eg.predicted.text for eg in dev) for t in doc}
     assert predicted <= set(parser.labels) | {"ROOT"} | {d.split("||")[0] for d in parser.labels}, predicted - set(parser.labels)
 

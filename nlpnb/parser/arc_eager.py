@@ -5,7 +5,7 @@
 # %% ../../nbs/61_arc_eager.ipynb #ff94e69f
 from __future__ import annotations
 from collections import Counter
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence
 import numpy as np
 from fastcore.basics import patch
 from .state import States, Gold, blank_gold, init_states, take
@@ -35,7 +35,6 @@ class ArcEager:
         self.strings = strings
         self.labels: List[str] = ["ROOT"]
         self._ids: Dict[str, int] = {"ROOT": 0}
-        self.folded: Dict[str, frozenset] = {"L": frozenset(), "R": frozenset()}   # see `learn_labels`
         for label in labels: self.add_label(label)
 
     def add_label(self, label: str) -> bool:
@@ -58,50 +57,26 @@ class ArcEager:
     def __repr__(self) -> str: return f"ArcEager({len(self.labels)} labels, {self.n_moves} moves)"
 
 # %% ../../nbs/61_arc_eager.ipynb #a3e2c0bc
-def _direction_counts(examples: Iterable) -> Tuple[Counter, Counter]:
-    "How often each projectivized label (not roots') is on a leftward arc (head after the word) and on a rightward one."
-    left, right = Counter(), Counter()
+@patch(cls_method=True)
+def labels_from_examples(cls: ArcEager, examples: Iterable, min_freq: int = 1) -> List[str]:
+    "Projectivized dependency labels (not roots'), most frequent first; rarer than `min_freq` -> dropped; `dep` always."
+    counts: Counter = Counter()
     for eg in examples:
         heads, deps = eg.get_aligned_parse(projectivize=True)
-        for k, (h, dep) in enumerate(zip(heads, deps)):
-            if h is not None and h != k and dep and dep != "ROOT": (left if h > k else right)[dep] += 1
-    return left, right
-
-def _kept_labels(left: Counter, right: Counter, min_freq: int) -> List[str]:
-    total = left + right
-    keep = [l for l, _ in sorted(total.items(), key=lambda lc: (-lc[1], lc[0])) if max(left[l], right[l]) >= min_freq]
+        counts.update(dep for k, (h, dep) in enumerate(zip(heads, deps)) if h is not None and h != k and dep and dep != "ROOT")
+    keep = [l for l, c in sorted(counts.items(), key=lambda lc: (-lc[1], lc[0])) if c >= min_freq]
     if keep and "dep" not in keep: keep.append("dep")   # also what a headless word reduced onto the stack is
     return keep
 
-@patch(cls_method=True)
-def labels_from_examples(cls: ArcEager, examples: Iterable, min_freq: int = 1) -> List[str]:
-    "Projectivized labels (not roots'), most frequent first, seen `min_freq` times in one direction at least; `dep` always."
-    return _kept_labels(*_direction_counts(examples), min_freq)
-
 @patch
-def learn_labels(self: ArcEager, examples: Iterable, min_freq: int = 1) -> List[str]:
-    "`labels_from_examples`, and fold each kept label's direction rarer than `min_freq`: its arcs that way become `dep`."
-    left, right = _direction_counts(examples)
-    keep = _kept_labels(left, right, min_freq)
-    self.folded = {d: frozenset(l for l in keep if l != "dep" and counts[l] < min_freq) for d, counts in (("L", left), ("R", right))}
-    return keep
-
-@patch
-def to_dict(self: ArcEager) -> dict:
-    folded = {d: sorted(ls) for d, ls in self.folded.items() if ls}
-    return {"labels": list(self.labels), **({"folded": folded} if folded else {})}
+def to_dict(self: ArcEager) -> dict: return {"labels": list(self.labels)}
 
 @patch
 def from_dict(self: ArcEager, data: dict) -> ArcEager:
-    "Restore the labels (and folded directions) written by `to_dict` (in place; returns self)."
+    "Restore the labels written by `to_dict` (in place; returns self)."
     labels = list(data.get("labels", []))
     if labels[:1] != ["ROOT"]: labels = ["ROOT"] + [l for l in labels if l != "ROOT"]
-    folded = data.get("folded") or {}
-    if not isinstance(folded, dict) or not all(d in ("L", "R") and isinstance(ls, list) and all(isinstance(l, str) for l in ls)
-                                               for d, ls in folded.items()):
-        raise ValueError(f"The parser's moves: 'folded' should be {{\"L\": [labels], \"R\": [labels]}}, not {folded!r}")
     self.labels, self._ids = labels, {l: k for k, l in enumerate(labels)}
-    self.folded = {d: frozenset(folded.get(d, ())) for d in ("L", "R")}
     return self
 
 # %% ../../nbs/61_arc_eager.ipynb #2aa35ae5
@@ -184,10 +159,10 @@ def _gold_sent_starts(eg) -> np.ndarray:
 
 # %% ../../nbs/61_arc_eager.ipynb #d2b9ee4b
 @patch
-def _gold_label(self: ArcEager, dep: Optional[str], folded: frozenset = frozenset()) -> int:
+def _gold_label(self: ArcEager, dep: Optional[str]) -> int:
     if not dep: return -1
     k = self._ids.get(dep, 0)
-    return k if k > 0 and dep not in folded else self._ids.get("dep", -1)
+    return k if k > 0 else self._ids.get("dep", -1)
 
 @patch
 def gold_doc(self: ArcEager, eg) -> Gold:
@@ -198,7 +173,7 @@ def gold_doc(self: ArcEager, eg) -> Gold:
     gl = np.full(n, -1, np.int32)
     for k, (h, dep) in enumerate(zip(heads, deps)):
         if h is None: continue
-        gl[k] = 0 if h == k else self._gold_label(dep, self.folded["L" if h > k else "R"])
+        gl[k] = 0 if h == k else self._gold_label(dep)
     return blank_gold(n, heads=gh, labels=gl, sent_start=_gold_sent_starts(eg))
 
 @patch
@@ -218,7 +193,7 @@ def _gold_key(self: ArcEager, eg) -> int:
     "A hash of what `gold_doc(eg)` reads: the labels, the predicted tokens, the reference's tokens and parse."
     ref = eg.reference
     cols = [ref._cols[a].tobytes() if a in ref._cols else b"" for a in (ORTH, HEAD, DEP, SENT_START)]
-    return hash((id(self._ids), len(self._ids), self.folded["L"], self.folded["R"], eg.predicted._cols[ORTH].tobytes(), *cols))
+    return hash((id(self._ids), len(self._ids), eg.predicted._cols[ORTH].tobytes(), *cols))
 
 @patch
 def _memo_gold_doc(self: ArcEager, eg) -> Gold:

@@ -2,7 +2,7 @@
 """The dependency parser's transition system: arc-eager moves with sentence breaks, their dynamic oracle, and the `ArcEager` class over batched `States`."""
 from __future__ import annotations
 from collections import Counter
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence
 import numpy as np
 from fastcore.basics import patch
 from .state import States, Gold, blank_gold, init_states, take
@@ -23,7 +23,6 @@ class ArcEager:
     strings: Any
     labels: List[str]
     _ids: Dict[str, int]
-    folded: Dict[str, frozenset]
     name = 'parser'
     n_free_moves: Any
     folds_rare_labels = True
@@ -62,18 +61,14 @@ class ArcEager:
 
     @classmethod
     def labels_from_examples(cls, examples: Iterable, min_freq: int=1) -> List[str]:
-        """Projectivized labels (not roots'), most frequent first, seen `min_freq` times in one direction at least; `dep` always."""
-        ...
-
-    def learn_labels(self, examples: Iterable, min_freq: int=1) -> List[str]:
-        """`labels_from_examples`, and fold each kept label's direction rarer than `min_freq`: its arcs that way become `dep`."""
+        """Projectivized dependency labels (not roots'), most frequent first; rarer than `min_freq` -> dropped; `dep` always."""
         ...
 
     def to_dict(self) -> dict:
         ...
 
     def from_dict(self, data: dict) -> ArcEager:
-        """Restore the labels (and folded directions) written by `to_dict` (in place; returns self)."""
+        """Restore the labels written by `to_dict` (in place; returns self)."""
         ...
 
     def n_features(self, extra_state_tokens: bool) -> int:
@@ -109,7 +104,7 @@ class ArcEager:
         """Per state, the min-cost valid moves (lowest id on ties) from its current state to a final one; S is unchanged."""
         ...
 
-    def _gold_label(self, dep: Optional[str], folded: frozenset=...) -> int:
+    def _gold_label(self, dep: Optional[str]) -> int:
         ...
 
     def gold_doc(self, eg) -> Gold:
@@ -147,13 +142,6 @@ class ArcEager:
     def apply_best_cuda(self, S: States, scores, seen, actions):
         """`apply_best` on the GPU: the moves go into `actions` (int32, B; -1 for final states) and are applied."""
         ...
-
-def _direction_counts(examples: Iterable) -> Tuple[Counter, Counter]:
-    """How often each projectivized label (not roots') is on a leftward arc (head after the word) and on a rightward one."""
-    ...
-
-def _kept_labels(left: Counter, right: Counter, min_freq: int) -> List[str]:
-    ...
 
 def _gold_sent_starts(eg) -> np.ndarray:
     """Gold sentence starts per predicted token: 1, -1, or 0 unknown."""

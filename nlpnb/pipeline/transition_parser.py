@@ -138,8 +138,7 @@ def _moves_of_examples(moves: TransitionSystem, examples: Sequence[Example]) -> 
 def _label_examples(self: TransitionParser, get_examples: Callable) -> List[str]:
     "The labels of the examples (rare ones dropped where the system folds them: the parser's become `dep`)."
     min_freq = self.cfg.get("min_action_freq", 1) if self.moves.folds_rare_labels else 1
-    learn = getattr(self.moves, "learn_labels", None)   # the parser's also folds each label's rare direction into `dep`
-    return (learn or self.moves.labels_from_examples)(get_examples(), min_freq=max(1, min_freq))
+    return self.moves.labels_from_examples(get_examples(), min_freq=max(1, min_freq))
 
 @patch
 def initialize(self: TransitionParser, get_examples: Callable[[], Iterable[Example]], *, nlp=None,
