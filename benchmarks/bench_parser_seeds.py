@@ -24,6 +24,8 @@ import argparse, json, statistics, subprocess, sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import bench_parser  # noqa: E402  (its option parser, to compare a stored run's options)
 OUT = HERE / "results" / "bench_parser_seeds"
 # bench_parser options that must agree for a stored spaCy side to stand in for this run's
 SAME = ("tasks", "epochs", "batch_words", "threads", "n_train", "n_dev", "group", "optimize", "seed")
@@ -84,8 +86,6 @@ def main() -> None:
         cmd = [sys.executable, str(HERE / "bench_parser.py"), *rest, "--seed", str(seed), "--json", str(path)]
         stored = None
         if args.spacy_json_dir:   # the options as bench_parser.py parses them, to compare with the stored run's
-            sys.path.insert(0, str(HERE))
-            import bench_parser
             parsed = vars(bench_parser.parser().parse_args([*rest, "--seed", str(seed)]))
             stored = stored_spacy(Path(args.spacy_json_dir), seed, parsed)
             if stored is not None and "--only" not in rest: cmd[2:2] = ["--only", "nlpnb"]

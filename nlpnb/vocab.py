@@ -228,12 +228,13 @@ class Vocab:
         value = get(text)
         return self.strings.add(value) if attr in _STRING_ATTRS else value
 
-    def lex_value(self, orth: int, attr: int) -> Any:
-        "One lexical attribute of one word, computed on first use."
+    def lex_value(self, orth: int, attr: int, keep: bool = True) -> Any:
+        "One lexical attribute of one word, computed on first use (and kept per word unless `keep` is False)."
         cache = self._lex_cache.setdefault(attr, {})
         value = cache.get(orth)
         if value is None:
-            value = cache[orth] = self._compute(orth, attr)
+            value = self._compute(orth, attr)
+            if keep: cache[orth] = value
             self._seen.add(orth)
         return value
 
@@ -258,11 +259,8 @@ def lex_attr_array(self: Vocab, orths: np.ndarray, attr: int) -> np.ndarray:
     out = np.empty(len(orths), dtype=np.uint64)
     if table.lookup(orths, out):
         new = np.unique(orths[out == _MISSING])
-        words, cache = new.tolist(), self._lex_cache.get(attr, {})   # cache: set_lex_attr's overrides (and lex_value's)
         # a new word's value goes only into the table: a dict entry as well costs ~130 bytes per word and attribute
-        values = [cache.get(o) for o in words]
-        table.add_new(new, np.array([int(self._compute(o, attr) if v is None else v) for o, v in zip(words, values)], dtype=np.uint64))
-        self._seen.update(words)
+        table.add_new(new, np.array([int(self.lex_value(o, attr, keep=False)) for o in new.tolist()], dtype=np.uint64))
         table.lookup(orths, out)
     return out
 

@@ -232,8 +232,8 @@ class Vocab:
         """Attribute `attr` of the word `orth`, from its getter (keys for string attributes)."""
         ...
 
-    def lex_value(self, orth: int, attr: int) -> Any:
-        """One lexical attribute of one word, computed on first use."""
+    def lex_value(self, orth: int, attr: int, keep: bool=True) -> Any:
+        """One lexical attribute of one word, computed on first use (and kept per word unless `keep` is False)."""
         ...
 
     def __getitem__(self, key: Union[str, int]) -> Lexeme:

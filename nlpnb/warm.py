@@ -137,7 +137,7 @@ def _init_runtime(cache_dir: str, target_context) -> None:
         rt.initialize(target_context)
 
 # %% ../nbs/00d_warm.ipynb #3c7e1a52
-_LLVM_CLEAN: list = []   # (start, length) of llvmlite's read-only mappings that hold only unwritten file pages
+_LLVM_CLEAN: Optional[list] = None   # (start, length) of llvmlite's read-only mappings that hold only unwritten file pages
 
 def _clean_mappings(lib: str = "libllvmlite") -> list:
     "`(start, length)` of `lib`'s read-only mappings in which this process wrote no page, from /proc/self/smaps."
@@ -159,7 +159,7 @@ def release_llvm_pages() -> int:
     if not sys.platform.startswith("linux") or os.environ.get("NLPNB_RELEASE_LLVM_PAGES", "1") == "0": return 0
     try:
         import ctypes
-        if not _LLVM_CLEAN: _LLVM_CLEAN = _clean_mappings()   # the mappings never move: read once
+        if _LLVM_CLEAN is None: _LLVM_CLEAN = _clean_mappings()   # the mappings never move: read once (even if none)
         madvise = ctypes.CDLL(None, use_errno=True).madvise
         madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
         return sum(n for start, n in _LLVM_CLEAN if madvise(start, n, 4) == 0)   # 4: MADV_DONTNEED
