@@ -1,6 +1,6 @@
 """The parser's GPU path (`nlpnb.ml.parser_device`) under Numba's CUDA simulator: on real EWT and WikiANN sentences
 the device decoding loop gives exactly the CPU loop's parses and entities, and the device update exactly its oracle
-costs (and its gradients to float precision); `--gpu-id 0` without a GPU fails with one clear line."""
+costs (and its gradients to float precision, with and without hidden dropout); `--gpu-id 0` without a GPU fails with one clear line."""
 import json, os, subprocess, sys, textwrap
 from pathlib import Path
 
@@ -53,24 +53,37 @@ SIM_CODE = textwrap.dedent("""
                     g[(node.id, name)] = np.array(node.get_grad(name)); node.set_grad(name, np.zeros_like(g[(node.id, name)]))
         return g
     grads(); seen0 = np.array(model.attrs["seen"])
-    (_, steps), backprop = model.begin_update((docs, moves, S0, None))
-    cpu_costs = [moves.costs(R, G0)[active] for R, active, _, _ in replay(moves, S0, steps)]
-    gs, loss_cpu = pipe._replay_grads(S0, G0, steps)
-    backprop([model.ops.asarray(d) for d in gs]); g_cpu, seen_cpu = grads(), np.array(model.attrs["seen"])
-    model.attrs["seen"] = seen0
-    dev_costs, costs_cuda = [], moves.costs_cuda
-    def record(S, G, out_):
-        res = costs_cuda(S, G, out_); dev_costs.append(np.array(res)[~moves.is_final(S)]); return res
-    moves.costs_cuda = record
-    ops_to(CudaSimOps()); loss_dev = device_update(model, moves, docs, S0, G0); ops_to(cpu_ops)
-    g_dev, seen_dev = grads(), np.array(model.attrs["seen"])
-    dev_costs = [c for c in dev_costs if len(c)]
-    out["cost_steps"] = [len(cpu_costs), len(dev_costs)]
-    out["costs_equal"] = len(cpu_costs) == len(dev_costs) and all(np.array_equal(a, b) for a, b in zip(cpu_costs, dev_costs))
-    out["loss"] = [float(loss_cpu), float(loss_dev)]
-    out["grads_close"] = sorted(g_cpu) == sorted(g_dev) and all(np.allclose(g_cpu[k], g_dev[k], rtol=1e-4, atol=1e-6) for k in g_cpu)
-    out["seen_equal"] = bool(np.array_equal(seen_cpu, seen_dev))
-    out["n_grads"] = len(g_cpu)
+    def compare_update(key, sim_ops):
+        (_, steps), backprop = model.begin_update((docs, moves, S0, None))
+        cpu_costs = [moves.costs(R, G0)[active] for R, active, _, _ in replay(moves, S0, steps)]
+        gs, loss_cpu = pipe._replay_grads(S0, G0, steps)
+        backprop([model.ops.asarray(d) for d in gs]); g_cpu, seen_cpu = grads(), np.array(model.attrs["seen"])
+        model.attrs["seen"] = seen0
+        dev_costs, costs_cuda = [], moves.costs_cuda
+        def record(S, G, out_):
+            res = costs_cuda(S, G, out_); dev_costs.append(np.array(res)[~moves.is_final(S)]); return res
+        moves.costs_cuda = record
+        ops_to(sim_ops); loss_dev = device_update(model, moves, docs, S0, G0); ops_to(cpu_ops)
+        moves.costs_cuda = costs_cuda
+        g_dev, seen_dev = grads(), np.array(model.attrs["seen"])
+        model.attrs["seen"] = seen0
+        dev_costs = [c for c in dev_costs if len(c)]
+        out[key] = {"cost_steps": [len(cpu_costs), len(dev_costs)], "loss": [float(loss_cpu), float(loss_dev)],
+                    "costs_equal": len(cpu_costs) == len(dev_costs) and all(np.array_equal(a, b) for a, b in zip(cpu_costs, dev_costs)),
+                    "grads_close": sorted(g_cpu) == sorted(g_dev) and all(np.allclose(g_cpu[k], g_dev[k], rtol=1e-4, atol=1e-6) for k in g_cpu),
+                    "seen_equal": bool(np.array_equal(seen_cpu, seen_dev)), "n_grads": len(g_cpu)}
+    compare_update("update", CudaSimOps())
+    # with hidden dropout: both paths draw a mask for every step; give both the same one (every other unit dropped)
+    model.attrs["hidden_dropout"] = 0.5
+    def every_other(shape, rate):
+        if rate != 0.5: return np.ones(shape, "f")      # the tok2vec's layers (at rate 0)
+        return np.tile((np.arange(shape[1]) % 2 * 2).astype("f"), (shape[0], 1))
+    sim_ops = CudaSimOps()
+    cpu_ops.get_dropout_mask = sim_ops.get_dropout_mask = every_other
+    compare_update("dropout_update", sim_ops)
+    del cpu_ops.get_dropout_mask
+    model.attrs["hidden_dropout"] = 0.0
+    out["dropout_changes_loss"] = out["update"]["loss"][0] != out["dropout_update"]["loss"][0]
     # pipe.update takes the device path for device ops, oracle cut included (the same cut: the same random draw)
     upd, pipe.cfg["update_with_oracle_cut_size"] = [], 10
     for ops in (cpu_ops, CudaSimOps()):
@@ -92,10 +105,13 @@ def run_sim(kind: str, path: Path) -> dict:
 def check(out: dict) -> None:
     assert out["states"] == [], f"the device loop's final states differ from the CPU's in {out['states']}"
     assert out["annotated"] > 20
-    assert out["costs_equal"], out["cost_steps"]
-    assert out["cost_steps"][0] > 10
-    assert out["seen_equal"] and out["grads_close"] and out["n_grads"] >= 5, out
-    for cpu, dev in (out["loss"], out["update_loss"]):
+    for key in ("update", "dropout_update"):
+        upd = out[key]
+        assert upd["costs_equal"], (key, upd["cost_steps"])
+        assert upd["cost_steps"][0] > 10
+        assert upd["seen_equal"] and upd["grads_close"] and upd["n_grads"] >= 5, (key, upd)
+    assert out["dropout_changes_loss"], out
+    for cpu, dev in (out["update"]["loss"], out["dropout_update"]["loss"], out["update_loss"]):
         assert cpu > 0 and abs(cpu - dev) <= 1e-4 * max(1.0, cpu), out
 
 

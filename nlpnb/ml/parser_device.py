@@ -13,7 +13,7 @@ from ..kernels import CudaTwins, as_kernel_array
 from ..tokens.doc import Doc
 from ..parser.state import Gold, States
 from ..parser.system import TransitionSystem
-from .parser_model import _check_moves, _gather, _params, _scatter, get_seen, set_seen
+from .parser_model import _check_moves, _gather, _params, backprop_steps, drop_hidden, get_seen, hidden_rate, set_seen
 
 # %% auto #0
 __all__ = ['cuda', 'CudaSimOps', 'on_device', 'check_cuda', 'scores_cuda', 'gold_grad_cuda', 'states_to_xp', 'states_to_host',
@@ -159,25 +159,6 @@ def greedy_parse_device(model: Model, docs: Sequence[Doc], moves: TransitionSyst
     return states_to_host(S, ops)
 
 # %% ../../nbs/63a_ml_parser_device.ipynb #6ae28c66
-def _device_backprop(model: Model, d_steps, Hs, whiches, Fs, P_shape, pad_shape, bp_lower, bp_tok2vec, lengths) -> None:
-    "The backward pass of `parser_forward` (the gradients of all steps at once)."
-    ops, lower = model.ops, model.get_ref("lower")
-    nP = lower.get_dim("nP")
-    dS, H_all = ops.xp.concatenate(d_steps), ops.xp.concatenate(Hs)
-    b, pad, uW, ub = _params(model)
-    if model.has_ref("upper"):
-        upper = model.get_ref("upper")
-        upper.inc_grad("W", ops.gemm(dS, H_all, trans1=True))
-        upper.inc_grad("b", dS.sum(axis=0))
-        dH = ops.gemm(dS, uW)
-    else: dH = dS
-    dpre = ops.backprop_maxout(dH, ops.xp.concatenate(whiches), nP)
-    lower.inc_grad("b", dpre.sum(axis=0))
-    dP, dpad = _scatter(ops, dpre, ops.xp.concatenate(Fs), P_shape, pad_shape)
-    lower.inc_grad("pad", dpad)
-    bp_tok2vec(ops.unflatten(bp_lower(dP), lengths))
-
-# %% ../../nbs/63a_ml_parser_device.ipynb #a044ec2d
 def device_update(model: Model, moves: TransitionSystem, docs: Sequence[Doc], S0: States, G0: Gold,
                   max_steps: Optional[int] = None, check_every: int = 16) -> float:
     "One greedy update against the dynamic oracle with states and costs on the device (gradients accumulated); the loss."
@@ -195,11 +176,12 @@ def device_update(model: Model, moves: TransitionSystem, docs: Sequence[Doc], S0
     valid, costs, best = xp.zeros((B, nO), bool), xp.zeros((B, nO), np.float32), xp.zeros((B, nO), bool)
     Sk, Gk, (Fk, acts, validk, costsk, bestk, seenk) = kernel_views(S), kernel_views(G), kernel_views(
         (F, actions, valid, costs, best, seen_model))
-    d_steps, Hs, whiches, Fs = [], [], [], []
+    d_steps, Hs, whiches, Fs, masks, rate = [], [], [], [], [], hidden_rate(model, True)
     for t in range(_max_steps(S0, max_steps)):
         active = ~moves.is_final(S)
         moves.features_cuda(Sk, nF, Fk)
         H, which = ops.maxout(_gather(ops, P, pad, b, F))
+        H = drop_hidden(ops, H, rate, masks)
         scores = xp.ascontiguousarray(ops.gemm(H, uW, trans2=True) + ub if len(uW) else H)
         moves.valid_cuda(Sk, validk); moves.costs_cuda(Sk, Gk, costsk)
         d = gold_grad_cuda(scores, validk, costsk, active, xp.empty(scores.shape, scores.dtype), bestk)[0]
@@ -210,5 +192,5 @@ def device_update(model: Model, moves: TransitionSystem, docs: Sequence[Doc], S0
         moves.apply_best_cuda(Sk, scores, seenk, acts)
         if (t + 1) % check_every == 0 and not bool((actions >= 0).any()): break
     set_seen(model, ops.to_numpy(seen))
-    _device_backprop(model, d_steps, Hs, whiches, Fs, P.shape, pad.shape, bp_lower, bp_tok2vec, [len(x) for x in Xs])
+    backprop_steps(model, xp.concatenate(d_steps), Hs, whiches, Fs, masks, P.shape, bp_lower, bp_tok2vec, [len(x) for x in Xs])
     return float(loss)

@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['state_scores', 'PrecomputableAffine', 'sum_features', 'scatter_features', 'resize_output', 'get_seen', 'set_seen',
-           'parser_forward', 'parser_init', 'build_tb_parser_model', 'greedy_parse', 'beam_search', 'beam_parse']
+           'hidden_rate', 'drop_hidden', 'backprop_steps', 'parser_forward', 'parser_init', 'build_tb_parser_model',
+           'greedy_parse', 'beam_search', 'beam_parse']
 
 # %% ../../nbs/63_ml_parser_model.ipynb #3b3f67b5
 from typing import List, Literal, Optional, Sequence, Tuple
@@ -221,6 +222,37 @@ def _scatter(ops, dpre, F: np.ndarray, P_shape, pad_shape, kernel: Optional[bool
     return dP.reshape(P_shape), dpad
 
 # %% ../../nbs/63_ml_parser_model.ipynb #b9aaac1a
+def hidden_rate(model: Model, is_train: bool) -> float:
+    "The hidden layer's dropout rate: the model's `hidden_dropout` while training with an upper layer, else 0."
+    return float(model.attrs.get("hidden_dropout", 0.0)) if is_train and model.has_ref("upper") else 0.0
+
+def drop_hidden(ops, H, rate: float, masks: list):
+    "`H` through a fresh dropout mask at `rate`, kept in `masks` for backprop (`H` itself at rate 0)."
+    if not rate: return H
+    masks.append(ops.get_dropout_mask(H.shape, rate))
+    return H * masks[-1]
+
+def backprop_steps(model: Model, dS, Hs: list, whiches: list, Fs: list, masks: list, P_shape, bp_lower, bp_tok2vec,
+                   lengths: List[int]) -> None:
+    "The backward pass of all the steps at once, from their score gradients `dS`: gradients left on the layers and tok2vec."
+    ops, lower = model.ops, model.get_ref("lower")
+    b, pad, uW, ub = _params(model)
+    if model.has_ref("upper"):
+        upper = model.get_ref("upper")
+        upper.inc_grad("W", ops.gemm(dS, ops.xp.concatenate(Hs), trans1=True))
+        upper.inc_grad("b", dS.sum(axis=0))
+        dH = ops.gemm(dS, uW)
+        if masks: dH *= ops.xp.concatenate(masks)
+    else:
+        dH = dS
+    dpre = ops.backprop_maxout(dH, ops.xp.concatenate(whiches), b.shape[1])
+    lower.inc_grad("b", dpre.sum(axis=0))
+    F_all = np.concatenate(Fs) if isinstance(Fs[0], np.ndarray) else ops.xp.concatenate(Fs)
+    dP, dpad = _scatter(ops, dpre, F_all, P_shape, pad.shape)
+    lower.inc_grad("pad", dpad)
+    bp_tok2vec(ops.unflatten(bp_lower(dP), lengths))
+
+# %% ../../nbs/63_ml_parser_model.ipynb #e86bc681
 def parser_forward(model: Model, inputs: Tuple, is_train: bool):
     docs, moves, S0, follow = inputs[:4]
     max_steps = inputs[4] if len(inputs) > 4 else None
@@ -234,13 +266,12 @@ def parser_forward(model: Model, inputs: Tuple, is_train: bool):
     X = ops.flatten(Xs) if Xs else ops.alloc2f(0, lower.get_dim("nI"))
     P, bp_lower = lower(X, is_train)
     b, pad, uW, ub = _params(model)
-    nH, nP = b.shape
-    seen = get_seen(model)
+    seen, rate = get_seen(model), hidden_rate(model, is_train)
     B = len(S0.length)
     S = take(S0, np.arange(B))
     Fbuf = np.empty((B, nF), dtype=np.int32)
     full = np.zeros((B, nO), dtype=np.float32 if P.dtype == np.float32 else np.float64)
-    steps, Fs, whiches, Hs = [], [], [], []
+    steps, Fs, whiches, Hs, masks = [], [], [], [], []
     t = 0
     while max_steps is None or t < max_steps:
         if follow is not None and t >= len(follow): break
@@ -248,6 +279,7 @@ def parser_forward(model: Model, inputs: Tuple, is_train: bool):
         if not len(active): break
         F = moves.features(S, nF, Fbuf)[active]
         H, which = ops.maxout(_gather(ops, P, pad, b, F))
+        H = drop_hidden(ops, H, rate, masks)   # the moves taken follow the dropped-out scores, as in spaCy's parser
         scores = ops.gemm(H, uW, trans2=True) + ub if len(uW) else H
         full[active] = ops.to_numpy(scores)
         if follow is None: actions = moves.apply_best(S, full, seen)
@@ -264,20 +296,7 @@ def parser_forward(model: Model, inputs: Tuple, is_train: bool):
     def backprop(d_steps):
         if not d_steps or not Fs: return None
         dS = ops.xp.concatenate([ops.asarray(d, dtype=P_dtype) for d in d_steps[:len(Fs)]])
-        H_all, F_all = ops.xp.concatenate(Hs), np.concatenate(Fs)
-        if model.has_ref("upper"):
-            upper = model.get_ref("upper")
-            upper.inc_grad("W", ops.gemm(dS, H_all, trans1=True))
-            upper.inc_grad("b", dS.sum(axis=0))
-            dH = ops.gemm(dS, uW)
-        else:
-            dH = dS
-        dpre = ops.backprop_maxout(dH, ops.xp.concatenate(whiches), nP)
-        lower.inc_grad("b", dpre.sum(axis=0))
-        dP, dpad = _scatter(ops, dpre, F_all, P_shape, pad.shape)
-        lower.inc_grad("pad", dpad)
-        dX = bp_lower(dP)
-        bp_tok2vec(ops.unflatten(dX, lengths))
+        backprop_steps(model, dS, Hs, whiches, Fs, masks, P_shape, bp_lower, bp_tok2vec, lengths)
         return None
     return (S, steps), backprop
 
@@ -300,11 +319,12 @@ def parser_init(model: Model, X=None, Y=None) -> None:
 @registry.architectures("nlpnb.TransitionBasedParser.v1")
 def build_tb_parser_model(tok2vec: Model[List[Doc], List[Floats2d]], state_type: Literal["parser", "ner"],
                           extra_state_tokens: bool = False, hidden_width: int = 64, maxout_pieces: int = 2,
-                          use_upper: bool = True, nO: Optional[int] = None) -> Model:
+                          use_upper: bool = True, nO: Optional[int] = None, hidden_dropout: float = 0.0) -> Model:
     "Scores of the moves of a batch of states: `(docs, moves, S, follow) -> (S_final, steps)`."
     if state_type == "parser": nF = 13 if extra_state_tokens else 8
     elif state_type == "ner": nF = 6 if extra_state_tokens else 3
     else: raise ValueError(f"state_type must be 'parser' or 'ner', not {state_type!r}")
+    if not 0.0 <= hidden_dropout < 1.0: raise ValueError(f"hidden_dropout must be in [0, 1), not {hidden_dropout!r}")
     nI = tok2vec.get_dim("nO") if tok2vec.has_dim("nO") else None
     lower = PrecomputableAffine(hidden_width if use_upper else nO, nI, nF, maxout_pieces)
     layers, refs = [tok2vec, lower], {"tok2vec": tok2vec, "lower": lower, "upper": None}
@@ -313,7 +333,8 @@ def build_tb_parser_model(tok2vec: Model[List[Doc], List[Floats2d]], state_type:
         layers.append(upper); refs["upper"] = upper
     return Model("parser_model", parser_forward, init=parser_init, layers=layers, refs=refs,
                  dims={"nO": nO, "nF": nF},
-                 attrs={"seen": None, "resize_output": resize_output, "state_type": state_type})
+                 attrs={"seen": None, "resize_output": resize_output, "state_type": state_type,
+                        "hidden_dropout": hidden_dropout})
 
 # %% ../../nbs/63_ml_parser_model.ipynb #831f65bf
 def _lower_input(model: Model, docs: Sequence[Doc]):
