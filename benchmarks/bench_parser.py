@@ -3,7 +3,7 @@ ner on WikiANN, textcat on SST-2.
 
     .venv/bin/python benchmarks/bench_parser.py [--spacy-python benchmarks/.venv/bin/python] [--epochs 3]
         [--batch-words 500] [--threads 1] [--n-train N] [--n-dev N] [--tasks parser,ner] [--only nlpnb|spacy]
-        [--group N] [--optimize efficiency|accuracy] [--seed 0] [--json PATH]
+        [--group N] [--optimize efficiency|accuracy] [--seed 0] [--nlpnb-set KEY=VALUE ...] [--json PATH]
     .venv/bin/python benchmarks/bench_parser.py --tasks tagging,textcat [...]
 
 A long run (minutes; not a test). Up to four pipelines are trained, each by both libraries in the same run, on the same
@@ -110,6 +110,17 @@ ADAM = dict(learn_rate=0.001, beta1=0.9, beta2=0.999, eps=1e-8, L2=0.01, L2_is_w
 
 OPTIMIZE = {"value": "efficiency"}  # `--optimize`: which init config template both sides take
 
+def set_settings(config, settings) -> None:
+    "Apply `--nlpnb-set KEY=VALUE` settings (dotted config paths, JSON values) to `config`, in place."
+    for item in settings or ():
+        key, sep, text = item.partition("=")
+        *path, last = key.split(".")
+        node = config
+        for part in path: node = node.get(part) if isinstance(node, dict) else None
+        if not sep or not isinstance(node, dict) or last not in node: raise SystemExit(f"--nlpnb-set {item}: no setting {key} in the config")
+        try: node[last] = json.loads(text)
+        except ValueError: node[last] = text
+
 def _no_static_vectors(config) -> None:
     "Turn off static vectors in a config, in place: every `include_static_vectors`, and `[initialize] vectors`."
     def walk(node):
@@ -201,7 +212,7 @@ def word_batches(order, lengths, size: int):
     if batch: yield batch
 
 def run_side(lib: str, task: str, data_path: str, out_path: str, model_dir: str, epochs: int, batch_words: int,
-             seed: int = 0) -> None:
+             seed: int = 0, settings=()) -> None:
     "One library's training run for one task, in this process: build, initialize, train, evaluate, time, save."
     _, make_config, from_config, Doc, Example, _, version = _library(lib)
     from thinc.api import Adam, fix_random_seed
@@ -209,6 +220,7 @@ def run_side(lib: str, task: str, data_path: str, out_path: str, model_dir: str,
     fix_random_seed(seed)
     config = make_config(PIPELINES[task])
     align_config(config, task)
+    set_settings(config, settings)
     nlp = from_config(config)
     cfg = nlp.config
     try: cfg = cfg.interpolate()
@@ -419,6 +431,9 @@ def parser() -> argparse.ArgumentParser:
                     help="which init config template both libraries take (accuracy: no static vectors on either side)")
     ap.add_argument("--seed", type=int, default=0,
                     help="random seed of both sides (initial weights, dropout, shuffling); 0 is the reference run")
+    ap.add_argument("--nlpnb-set", action="append", metavar="KEY=VALUE",
+                    help="change one setting of nlpnb's config (dotted path, JSON value), e.g. "
+                         "components.parser.model.hidden_dropout=0.1: to measure a setting against its template's")
     ap.add_argument("--json", help="write the results to this file (default: benchmarks/results/bench_parser*.json)")
     ap.add_argument("--side", choices=["nlpnb", "spacy"], help=argparse.SUPPRESS)
     ap.add_argument("--first-call", choices=["nlpnb", "spacy"], help=argparse.SUPPRESS)
@@ -430,7 +445,8 @@ def main() -> None:
     args = ap.parse_args()
     OPTIMIZE["value"] = args.optimize
     if args.side:
-        run_side(args.side, args.task, args.data, args.out, args.model_dir, args.epochs, args.batch_words, args.seed); return
+        run_side(args.side, args.task, args.data, args.out, args.model_dir, args.epochs, args.batch_words, args.seed,
+                 args.nlpnb_set if args.side == "nlpnb" else ()); return
     if args.first_call:
         first_call(args.first_call, args.model_dir, args.text, args.out); return
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
@@ -455,7 +471,8 @@ def main() -> None:
                 out, model_dir = Path(tmp) / f"{lib}_{task}.json", Path(tmp) / f"{lib}_{task}_model"
                 cmd = [python, script, "--side", lib, "--task", task, "--data", str(data_path), "--out", str(out),
                        "--model-dir", str(model_dir), "--epochs", str(args.epochs), "--batch-words", str(args.batch_words),
-                       "--optimize", args.optimize, "--seed", str(args.seed)]
+                       "--optimize", args.optimize, "--seed", str(args.seed),
+                       *(f"--nlpnb-set={item}" for item in (args.nlpnb_set if lib == "nlpnb" else ()))]
                 print(f"{lib} {task}: training", flush=True)
                 proc = subprocess.run(cmd, env=env, cwd=str(ROOT))
                 if proc.returncode != 0:

@@ -137,7 +137,7 @@ def _init_runtime(cache_dir: str, target_context) -> None:
         rt.initialize(target_context)
 
 # %% ../nbs/00d_warm.ipynb #3c7e1a52
-_LLVM_CLEAN: Optional[list] = None   # (start, length) of llvmlite's read-only mappings that hold only unwritten file pages
+_LLVM_CLEAN: Optional[tuple] = None   # (madvise, [(start, length) of llvmlite's read-only mappings of unwritten pages])
 
 def _clean_mappings(lib: str = "libllvmlite") -> list:
     "`(start, length)` of `lib`'s read-only mappings in which this process wrote no page, from /proc/self/smaps."
@@ -152,17 +152,22 @@ def _clean_mappings(lib: str = "libllvmlite") -> list:
             elif head[0] in ("Anonymous:", "Private_Dirty:"): cur[3 if head[0] == "Anonymous:" else 4] = int(head[1])
     return [(start, n) for start, n, ours, anon, dirty in out if ours and anon == 0 and dirty == 0]
 
+def _madvise():
+    "libc's `madvise(addr, length, advice)`."
+    import ctypes
+    madvise = ctypes.CDLL(None, use_errno=True).madvise
+    madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    return madvise
+
 def release_llvm_pages() -> int:
     "Drop llvmlite's clean file pages from this process's resident memory; the bytes of the mappings advised (0: none)."
     global _LLVM_CLEAN
     import sys
     if not sys.platform.startswith("linux") or os.environ.get("NLPNB_RELEASE_LLVM_PAGES", "1") == "0": return 0
     try:
-        import ctypes
-        if _LLVM_CLEAN is None: _LLVM_CLEAN = _clean_mappings()   # the mappings never move: read once (even if none)
-        madvise = ctypes.CDLL(None, use_errno=True).madvise
-        madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-        return sum(n for start, n in _LLVM_CLEAN if madvise(start, n, 4) == 0)   # 4: MADV_DONTNEED
+        if _LLVM_CLEAN is None: _LLVM_CLEAN = _madvise(), _clean_mappings()   # the mappings never move: once (even if none)
+        madvise, spans = _LLVM_CLEAN
+        return sum(n for start, n in spans if madvise(start, n, 4) == 0)   # 4: MADV_DONTNEED
     except Exception: return 0   # no /proc, no madvise: the pages stay, as before
 
 # %% ../nbs/00d_warm.ipynb #6909dae3

@@ -339,20 +339,11 @@ from thinc.layers.hashembed import forward as hashembed_forward
 
 @njit(cache=True, nogil=True)
 def _gather_add_into(E, keys, out, c0):
-    "thinc's `gather_add(E, keys)` (each row's tables rows summed from zero, in key order) into `out[:, c0:]`."
+    "thinc's `gather_add(E, keys)` for its 4 hashes per id (rows summed from zero, in key order) into `out[:, c0:]`."
     nO, zero = E.shape[1], np.float32(0.0)
-    if keys.shape[1] == 4:   # thinc's 4 hashes per id: one pass per row, the same sums
-        for b in range(keys.shape[0]):
-            r0, r1, r2, r3, o = E[keys[b, 0]], E[keys[b, 1]], E[keys[b, 2]], E[keys[b, 3]], out[b, c0:c0 + nO]
-            for d in range(nO): o[d] = (((zero + r0[d]) + r1[d]) + r2[d]) + r3[d]
-        return
-    acc = np.empty(nO, np.float32)
     for b in range(keys.shape[0]):
-        acc[:] = 0.0
-        for k in range(keys.shape[1]):
-            row = E[keys[b, k]]
-            for d in range(nO): acc[d] += row[d]
-        out[b, c0:c0 + nO] = acc
+        r0, r1, r2, r3, o = E[keys[b, 0]], E[keys[b, 1]], E[keys[b, 2]], E[keys[b, 3]], out[b, c0:c0 + nO]
+        for d in range(nO): o[d] = (((zero + r0[d]) + r1[d]) + r2[d]) + r3[d]
 
 def _gather_add_into_numpy(E, keys, out, c0):
     acc = np.zeros((len(keys), E.shape[1]), np.float32)

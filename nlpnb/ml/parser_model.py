@@ -224,7 +224,7 @@ def _scatter(ops, dpre, F: np.ndarray, P_shape, pad_shape, kernel: Optional[bool
 # %% ../../nbs/63_ml_parser_model.ipynb #b9aaac1a
 def hidden_rate(model: Model, is_train: bool) -> float:
     "The hidden layer's dropout rate: the model's `hidden_dropout` while training with an upper layer, else 0."
-    return float(model.attrs.get("hidden_dropout", 0.0)) if is_train and model.has_ref("upper") else 0.0
+    return float(model.attrs["hidden_dropout"]) if is_train and model.has_ref("upper") else 0.0
 
 def drop_hidden(ops, H, rate: float, masks: list):
     "`H` through a fresh dropout mask at `rate`, kept in `masks` for backprop (`H` itself at rate 0)."
